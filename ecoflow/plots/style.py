@@ -1,0 +1,35 @@
+"""Shared figure setup: Agg backend, seaborn theme, deterministic files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+}
+
+
+def theme() -> None:
+    """Apply the project's seaborn theme."""
+    sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
+    plt.rcParams["svg.hashsalt"] = "ecoflow"
+    plt.rcParams["pdf.compression"] = 6
+
+
+def save(fig: plt.Figure, path: str | Path) -> Path:
+    """Save a figure with fixed metadata (byte-identical on re-run), atomically."""
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    path = Path(path)
+    fmt = path.suffix.lstrip(".")
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format=fmt, metadata=METADATA.get(fmt), dpi=150, bbox_inches="tight")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,21 @@
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+validate(config, "../schemas/config.schema.json")
+
+NETWORKS = config["networks"]
+ZOO_NETWORKS = ["resnet50", "inception_v3", "xception", "mobilenet"]
+
+
+wildcard_constraints:
+    network="|".join(NETWORKS),
+    ext="png|pdf",
+
+
+def layer_source(wildcards):
+    """zoo where the model zoo has the network and the config asks for it, else builder."""
+    if config["layer_source"] == "zoo" and wildcards.network in ZOO_NETWORKS:
+        return "zoo"
+    return "builder"
