@@ -337,7 +337,11 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-_UNIT = re.compile(r"_(?:[a-z]+(?:_per_[a-z]+)?)$")
+_UNITS = (
+    "hz", "khz", "mhz", "ghz", "b", "kb", "mb", "gb", "kib", "mib", "gib", "bits", "bytes",
+    "words", "entries", "ns", "us", "ms", "s", "cycles", "fj", "pj", "nj", "uj", "mj", "mw", "w",
+)  # fmt: skip
+_UNIT = re.compile(r"_(?:%s)(?:_per_(?:%s))?$" % ("|".join(_UNITS), "|".join(_UNITS)))
 
 
 def _explain(model: type[BaseModel], err: dict[str, Any]) -> tuple[str, str]:

@@ -1,0 +1,37 @@
+"""Test configuration: strict JAX promotion, deterministic hypothesis, paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+import pytest
+import yaml
+from hypothesis import HealthCheck, settings
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+settings.register_profile(
+    "default",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def paper() -> dict:
+    """Published numbers of the EcoFlow paper (reference/ecoflow_paper.yaml)."""
+    return yaml.safe_load((ROOT / "reference" / "ecoflow_paper.yaml").read_text())
