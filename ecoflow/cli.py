@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats."""
 
     table = "table"
@@ -38,7 +38,7 @@ class Format(str, Enum):
     json = "json"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where layer shapes come from."""
 
     shipped = "shipped"
@@ -46,7 +46,7 @@ class Source(str, Enum):
     zoo = "zoo"
 
 
-class VariantOpt(str, Enum):
+class VariantOpt(StrEnum):
     """Network variants."""
 
     base = "base"
@@ -99,9 +99,13 @@ def _layers(network: str, variant: VariantOpt, batch: int, source: Source):
 @app.command()
 def layers(
     network: Annotated[str, typer.Argument(help="network name")],
-    variant: Annotated[VariantOpt, typer.Option(help="opt: pooling folded into stride")] = VariantOpt.base,
+    variant: Annotated[
+        VariantOpt, typer.Option(help="opt: pooling folded into stride")
+    ] = VariantOpt.base,
     batch: Annotated[int, typer.Option(help="images per batch")] = networks.BATCH,
-    source: Annotated[Source, typer.Option(help="shipped table, builder or model zoo")] = Source.shipped,
+    source: Annotated[
+        Source, typer.Option(help="shipped table, builder or model zoo")
+    ] = Source.shipped,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List the convolution layers of a network."""
@@ -124,9 +128,13 @@ def layers(
 @app.command()
 def zeros(
     network: Annotated[str, typer.Argument(help="network name")],
-    variant: Annotated[VariantOpt, typer.Option(help="opt: pooling folded into stride")] = VariantOpt.base,
+    variant: Annotated[
+        VariantOpt, typer.Option(help="opt: pooling folded into stride")
+    ] = VariantOpt.base,
     batch: Annotated[int, typer.Option(help="images per batch")] = networks.BATCH,
-    source: Annotated[Source, typer.Option(help="shipped table, builder or model zoo")] = Source.shipped,
+    source: Annotated[
+        Source, typer.Option(help="shipped table, builder or model zoo")
+    ] = Source.shipped,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Multiplications by padding zeros of every layer and phase (§3.1, Fig. 3)."""
@@ -138,7 +146,9 @@ def zeros(
 
 @app.command("check-config")
 def check_config(
-    files: Annotated[list[Path], typer.Argument(help="YAML files (hardware, energy, experiment, network)")],
+    files: Annotated[
+        list[Path], typer.Argument(help="YAML files (hardware, energy, experiment, network)")
+    ],
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Validate configuration files; print what each one is."""
@@ -150,7 +160,14 @@ def check_config(
             model = config.load(path)
         except ConfigError as err:
             fail(str(err))
-        rows.append({"file": str(path), "kind": type(model).__name__, "name": getattr(model, "name", ""), "status": "ok"})
+        rows.append(
+            {
+                "file": str(path),
+                "kind": type(model).__name__,
+                "name": getattr(model, "name", ""),
+                "status": "ok",
+            }
+        )
     emit(rows, fmt, "configuration")
 
 

@@ -79,12 +79,14 @@ class GinConfig(_Model):
     """Global input network: one Y-bus of X-buses with multicast tags (§4.4, Fig. 8)."""
 
     wide_width_bits: PosInt = Field(
-        64, description="first GIN channel [bits/cycle]: filters (forward), errors (igrad), "
-        "ifmaps (fgrad)"
+        64,
+        description="first GIN channel [bits/cycle]: filters (forward), errors (igrad), "
+        "ifmaps (fgrad)",
     )
     narrow_width_bits: PosInt = Field(
-        16, description="second GIN channel [bits/cycle]: ifmaps (forward), filters (igrad), "
-        "errors (fgrad)"
+        16,
+        description="second GIN channel [bits/cycle]: ifmaps (forward), filters (igrad), "
+        "errors (fgrad)",
     )
     row_ids_per_xbus: PosInt = Field(1, description="multicast row IDs per X-bus")
     column_ids_per_pe: PosInt = Field(1, description="multicast column IDs per PE controller")
@@ -225,9 +227,11 @@ class LayerSpec(_Model):
     R: PosInt
     S: PosInt
     stride: PosInt | tuple[PosInt, PosInt] = 1
-    padding: NonNegInt | tuple[NonNegInt, NonNegInt] | tuple[
-        tuple[NonNegInt, NonNegInt], tuple[NonNegInt, NonNegInt]
-    ] = 0
+    padding: (
+        NonNegInt
+        | tuple[NonNegInt, NonNegInt]
+        | tuple[tuple[NonNegInt, NonNegInt], tuple[NonNegInt, NonNegInt]]
+    ) = 0
     dilation: PosInt | tuple[PosInt, PosInt] = 1
     groups: PosInt = 1
     kind: Literal[KINDS] = "conv"  # type: ignore[valid-type]
@@ -341,7 +345,8 @@ _UNITS = (
     "hz", "khz", "mhz", "ghz", "b", "kb", "mb", "gb", "kib", "mib", "gib", "bits", "bytes",
     "words", "entries", "ns", "us", "ms", "s", "cycles", "fj", "pj", "nj", "uj", "mj", "mw", "w",
 )  # fmt: skip
-_UNIT = re.compile(r"_(?:%s)(?:_per_(?:%s))?$" % ("|".join(_UNITS), "|".join(_UNITS)))
+_UNIT_ALT = "|".join(_UNITS)
+_UNIT = re.compile(rf"_(?:{_UNIT_ALT})(?:_per_(?:{_UNIT_ALT}))?$")
 
 
 def _explain(model: type[BaseModel], err: dict[str, Any]) -> tuple[str, str]:
@@ -400,8 +405,10 @@ def load(path: str | Path, model: type[_Model] | None = None) -> Any:
         model = next((m for k, m in KIND_BY_KEY.items() if k in data), None)
         if model is None:
             raise ConfigError(
-                path, "", f"cannot tell the kind of file: expected one of the top-level keys "
-                f"{', '.join(KIND_BY_KEY)}"
+                path,
+                "",
+                f"cannot tell the kind of file: expected one of the top-level keys "
+                f"{', '.join(KIND_BY_KEY)}",
             )
     return validate(model, data, path)
 
@@ -437,7 +444,9 @@ def schema(model: type[_Model]) -> dict[str, Any]:
 
 def render_schemas() -> dict[str, str]:
     """File name -> JSON text of every schema (sorted keys, trailing newline)."""
-    return {name: json.dumps(schema(m), indent=2, sort_keys=True) + "\n" for name, m in SCHEMAS.items()}
+    return {
+        name: json.dumps(schema(m), indent=2, sort_keys=True) + "\n" for name, m in SCHEMAS.items()
+    }
 
 
 def write_schemas(directory: str | Path) -> list[Path]:

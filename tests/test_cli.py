@@ -19,7 +19,9 @@ def test_layers_table_and_json() -> None:
     result = runner.invoke(app, ["layers", "resnet50"])
     assert result.exit_code == 0, result.output
     assert "conv3_block1_2_conv" in result.output and "CONV3" in result.output
-    rows = json.loads(runner.invoke(app, ["layers", "alexnet", "--variant", "opt", "-f", "json"]).output)
+    rows = json.loads(
+        runner.invoke(app, ["layers", "alexnet", "--variant", "opt", "-f", "json"]).output
+    )
     assert rows[0]["stride"] == "8" and rows[0]["P"] == 28
     assert list(rows[0]) == ["network", "layer", "paper_label", "kind", "N", "C", "H", "W", "K",
                              "R", "S", "stride", "padding", "groups", "P", "Q"]  # fmt: skip
@@ -29,8 +31,10 @@ def test_zeros_csv() -> None:
     result = runner.invoke(app, ["zeros", "alexnet", "--variant", "opt", "--format", "csv"])
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert lines[0].split(",") == ["network", "layer", "phase", "conv_type", "macs", "zero_macs",
-                                   "inner_zero_macs", "outer_zero_macs", "zero_fraction"]  # fmt: skip
+    assert lines[0].split(",") == [
+        "network", "layer", "phase", "conv_type", "macs", "zero_macs", "inner_zero_macs",
+        "outer_zero_macs", "zero_fraction",
+    ]  # fmt: skip
     assert len(lines) == 1 + 5 * 3
 
 
@@ -69,4 +73,7 @@ def test_check_config_on_broken_copy(tmp_path: Path, root: Path) -> None:
     broken.write_text(text.replace("  rows: 13", "  rows: 0"))
     proc = _run("check-config", str(broken))
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"error: {broken}: array.rows: Input should be greater than 0 (got 0)"
+    assert (
+        proc.stderr.strip()
+        == f"error: {broken}: array.rows: Input should be greater than 0 (got 0)"
+    )

@@ -20,9 +20,15 @@ def test_shipped_files_validate(path: Path) -> None:
 
 
 def test_hardware_defaults_are_table3() -> None:
-    hw = config.load_hardware(Path(__file__).resolve().parents[1] / "config/hardware/ecoflow_13x15.yaml")
+    hw = config.load_hardware(
+        Path(__file__).resolve().parents[1] / "config/hardware/ecoflow_13x15.yaml"
+    )
     assert (hw.array.rows, hw.array.cols, hw.clock_mhz) == (13, 15, 200)
-    assert (hw.pe.ifmap_spad_entries, hw.pe.filter_spad_entries, hw.pe.psum_spad_entries) == (75, 224, 24)
+    assert (hw.pe.ifmap_spad_entries, hw.pe.filter_spad_entries, hw.pe.psum_spad_entries) == (
+        75,
+        224,
+        24,
+    )
     assert (hw.global_buffer.size_kib, hw.global_buffer.banks) == (108, 27)
     assert (hw.noc.gin.wide_width_bits, hw.noc.gin.narrow_width_bits) == (80, 32)
     assert config.HardwareConfig(name="x").noc.gin.wide_width_bits == 64  # Eyeriss default
@@ -49,7 +55,8 @@ def _broken(tmp_path: Path, source: str, edit) -> Path:
          "pe.psum_spad_entry", "did you mean 'psum_spad_entries'"),
         ("config/hardware/eyeriss_13x15.yaml", lambda d: d.update(clock_ghz=d.pop("clock_mhz")),
          "clock_ghz", "wrong unit"),
-        ("config/hardware/eyeriss_13x15.yaml", lambda d: d["global_buffer"].update(size_kib="108KB"),
+        ("config/hardware/eyeriss_13x15.yaml",
+         lambda d: d["global_buffer"].update(size_kib="108KB"),
          "global_buffer.size_kib", "number"),
         ("config/hardware/eyeriss_13x15.yaml", lambda d: d["array"].update(rows=-13),
          "array.rows", "greater than 0"),

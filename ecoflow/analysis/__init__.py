@@ -1,0 +1,1 @@
+"""Datasets, variables and netCDF input/output of results."""

@@ -23,7 +23,7 @@ VARIABLES: dict[str, Variable] = {
 
 
 def attrs(name: str) -> dict[str, str]:
-    """netCDF attributes of a variable."""
+    """NetCDF attributes of a variable."""
     var = VARIABLES[name]
     return {"units": var.units, "long_name": var.long_name}
 

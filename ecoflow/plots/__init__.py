@@ -1,0 +1,1 @@
+"""Figures: each a function of a results Dataset (never imports the simulator)."""

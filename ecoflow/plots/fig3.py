@@ -45,10 +45,14 @@ def fig3(ds: xr.Dataset) -> plt.Figure:
         names = representative(ds, network, variant)
         sub = ds.sel(network=network, variant=variant, layer=names, phase=BACKWARD)
         df = sub["zero_fraction"].to_dataframe().reset_index()
-        stride = {n: int(max(sub["stride_h"].sel(layer=n), sub["stride_w"].sel(layer=n))) for n in names}
+        stride = {
+            n: int(max(sub["stride_h"].sel(layer=n), sub["stride_w"].sel(layer=n))) for n in names
+        }
         tag = {n: f"{sub['paper_label'].sel(layer=n).item() or n} (s{stride[n]})" for n in names}
         df["layer"] = df["layer"].map(tag)
-        sns.barplot(df, x="layer", y="zero_fraction", hue="phase", ax=ax, order=[tag[n] for n in names])
+        sns.barplot(
+            df, x="layer", y="zero_fraction", hue="phase", ax=ax, order=[tag[n] for n in names]
+        )
         ax.set_ylim(0, 1)
         ax.axhline(0.7, color="0.3", lw=0.8, ls="--")
         ax.set_title(f"{network} ({variant})", loc="left")

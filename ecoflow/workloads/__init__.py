@@ -1,0 +1,1 @@
+"""Workloads: layers, training phases, zero analysis, networks and the model zoo."""

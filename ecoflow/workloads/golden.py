@@ -54,9 +54,7 @@ def forward(layer: ConvLayer, x: jax.Array, w: jax.Array) -> jax.Array:
     return vjp(x)[0]
 
 
-def autodiff(
-    layer: ConvLayer, x: jax.Array, w: jax.Array, dy: jax.Array
-) -> dict[Phase, jax.Array]:
+def autodiff(layer: ConvLayer, x: jax.Array, w: jax.Array, dy: jax.Array) -> dict[Phase, jax.Array]:
     """Golden results of the three phases: forward output, input and filter gradients."""
     y, vjp = jax.vjp(lambda a, b: forward(layer, a, b), x, w)
     dx, dw = vjp(dy)

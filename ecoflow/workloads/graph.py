@@ -292,12 +292,11 @@ class Builder:
         """A direct convolution."""
         return self._windowed("conv", x, K, R, S, stride, padding, dilation, name, groups=groups)
 
-    def dwconv(self, x: str, R: int, *, stride: int | tuple = 1, padding: str | Pads | int = "valid",
-               multiplier: int = 1, name: str | None = None) -> str:  # fmt: skip
+    def dwconv(self, x: str, R: int, *, stride: int | tuple = 1,
+               padding: str | Pads | int = "valid", multiplier: int = 1,
+               name: str | None = None) -> str:  # fmt: skip
         """A depthwise convolution (one group per channel, ``multiplier`` filters each)."""
-        return self._windowed(
-            "conv", x, multiplier, R, R, stride, padding, 1, name, depthwise=True
-        )
+        return self._windowed("conv", x, multiplier, R, R, stride, padding, 1, name, depthwise=True)
 
     def sepconv(self, x: str, K: int, R: int, *, stride: int | tuple = 1,
                 padding: str | Pads | int = "same", name: str | None = None) -> str:  # fmt: skip
@@ -343,9 +342,7 @@ class Builder:
 
     def split(self, x: str, channels: int, name: str | None = None) -> str:
         """Keep ``channels`` channels (a channel split)."""
-        return self.graph.add(
-            Node(self._name(name, "split"), "split", (x,), channels=channels)
-        )
+        return self.graph.add(Node(self._name(name, "split"), "split", (x,), channels=channels))
 
     def identity(self, x: str, name: str | None = None) -> str:
         """A shape-preserving operation (activation, normalisation, shuffle)."""

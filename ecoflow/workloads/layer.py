@@ -81,7 +81,9 @@ def as_pads(value: int | tuple | list, key: str = "padding") -> Pads:
         return ((p, p), (p, p))
     items = list(value)
     if len(items) != 2:
-        raise LayerError(key, f"expected an integer, (ph, pw) or ((top, bottom), (left, right)), got {value!r}")
+        raise LayerError(
+            key, f"expected an integer, (ph, pw) or ((top, bottom), (left, right)), got {value!r}"
+        )
     out = []
     for item in items:
         if isinstance(item, int | np.integer):
@@ -407,12 +409,12 @@ class ConvLayer:
         return (size - 1) * s + d * (taps - 1) + 1 - lo - hi
 
     @property
-    def P(self) -> int:  # noqa: N802 - layer letters are the vocabulary
+    def P(self) -> int:
         """Output height."""
         return self._out(0)
 
     @property
-    def Q(self) -> int:  # noqa: N802
+    def Q(self) -> int:
         """Output width."""
         return self._out(1)
 

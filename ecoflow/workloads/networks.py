@@ -261,7 +261,7 @@ def pix2pix() -> Graph:
     return b.graph
 
 
-def _input(name: str, shape: tuple[int, int, int]):  # noqa: ANN202
+def _input(name: str, shape: tuple[int, int, int]):
     from ecoflow.workloads.graph import Node
 
     return Node(name, "input", shape=shape)
@@ -368,7 +368,9 @@ def parse_table(text: str, source: str = "<table>") -> dict[str, list[tuple[Conv
             layer = ConvLayer(
                 N=ints["N"], C=ints["C"], H=ints["H"], W=ints["W"], K=ints["K"], R=ints["R"],
                 S=ints["S"], stride=(ints["stride_h"], ints["stride_w"]),
-                padding=((ints["pad_top"], ints["pad_bottom"]), (ints["pad_left"], ints["pad_right"])),
+                padding=(
+                    (ints["pad_top"], ints["pad_bottom"]), (ints["pad_left"], ints["pad_right"])
+                ),
                 dilation=(ints["dilation_h"], ints["dilation_w"]), groups=ints["groups"],
                 kind=row["kind"], name=row["layer"],  # type: ignore[arg-type]
             )  # fmt: skip

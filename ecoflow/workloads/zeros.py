@@ -1,4 +1,4 @@
-"""Zero analysis of training (§3.1, Fig. 3): multiplications by padding zeros, per layer and phase."""
+"""Zero analysis of training (§3.1, Fig. 3): multiplications by padding zeros per layer, phase."""
 
 from __future__ import annotations
 

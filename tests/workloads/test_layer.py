@@ -80,7 +80,9 @@ def test_zero_counts_match_a_brute_force_count(layer: ConvLayer) -> None:
     for phase in PHASES:
         padded = layer.problem(phase).padded
         h, w = padded.axes
-        inp = np.outer(_operand_mask(h.size, h.dilation, h.pad), _operand_mask(w.size, w.dilation, w.pad))
+        inp = np.outer(
+            _operand_mask(h.size, h.dilation, h.pad), _operand_mask(w.size, w.dilation, w.pad)
+        )
         flt = np.outer(_operand_mask(h.taps, h.tap_dilation, (0, 0)),
                        _operand_mask(w.taps, w.tap_dilation, (0, 0)))  # fmt: skip
         windows = np.lib.stride_tricks.sliding_window_view(inp, flt.shape)[:: h.stride, :: w.stride]
@@ -115,15 +117,19 @@ def test_fig4_examples(paper: dict) -> None:
     ex = paper["padding_formulas"]["examples_fig4"]
     params = paper["padding_formulas"]["examples_fig4_parameters"]
     a = params["layer_A"]
-    data, inner, outer = _tconv_problem(a["ifmap_n"], a["filter_k"], a["stride"]).problem(
-        "igrad"
-    ).padded.input_elements()
+    data, inner, outer = (
+        _tconv_problem(a["ifmap_n"], a["filter_k"], a["stride"])
+        .problem("igrad")
+        .padded.input_elements()
+    )
     assert outer == ex["layer_A_outer_zeros"] and inner == 0
     assert abs((inner + outer) / (data + inner + outer) - ex["layer_A_zero_fraction"]) < PRINTED
     b = params["layer_B"]
-    data, inner, outer = _tconv_problem(b["ifmap_n"], b["filter_k"], b["stride"]).problem(
-        "igrad"
-    ).padded.input_elements()
+    data, inner, outer = (
+        _tconv_problem(b["ifmap_n"], b["filter_k"], b["stride"])
+        .problem("igrad")
+        .padded.input_elements()
+    )
     assert (outer, inner) == (ex["layer_B_outer_zeros"], ex["layer_B_inner_zeros"])
     assert abs((inner + outer) / (data + inner + outer) - ex["layer_B_zero_fraction"]) < PRINTED
     d = params["dilated"]

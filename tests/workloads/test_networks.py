@@ -26,8 +26,7 @@ def _labelled(network: str, variant: str, label: str):
 
 
 def _paper_rows(paper: dict):
-    for row in paper["cnn_layers_table5"]:
-        yield row
+    yield from paper["cnn_layers_table5"]
     yield from paper["gan_layers_table7"]
 
 

@@ -6,6 +6,8 @@ min_version("9.0")
 validate(config, "../schemas/config.schema.json")
 
 NETWORKS = config["networks"]
+# The package's environment, for users who run with --software-deployment-method conda.
+ENV = "../../environment.yml"
 ZOO_NETWORKS = ["resnet50", "inception_v3", "xception", "mobilenet"]
 
 

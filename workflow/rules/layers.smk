@@ -4,11 +4,13 @@
 rule layer_table:
     output:
         "results/layers/{network}.csv",
+    log:
+        "logs/layers/{network}.log",
+    conda:
+        ENV
     params:
         source=layer_source,
         batch=config["batch"],
-    log:
-        "logs/layers/{network}.log",
     script:
         "../scripts/layer_table.py"
 
@@ -20,6 +22,8 @@ rule zero_table:
         "results/zeros/{network}.csv",
     log:
         "logs/zeros/{network}.log",
+    conda:
+        ENV
     script:
         "../scripts/zero_table.py"
 
@@ -30,10 +34,12 @@ rule zero_dataset:
         zeros=expand("results/zeros/{network}.csv", network=NETWORKS),
     output:
         "results/zeros.nc",
-    params:
-        networks=NETWORKS,
     log:
         "logs/zero_dataset.log",
+    conda:
+        ENV
+    params:
+        networks=NETWORKS,
     script:
         "../scripts/zero_dataset.py"
 
@@ -47,10 +53,12 @@ rule fig3:
             caption="../report/fig3.rst",
             category="Zero analysis",
         ),
+    log:
+        "logs/fig3_{ext}.log",
+    conda:
+        ENV
     params:
         networks=config["fig3"]["networks"],
         variants=config["fig3"]["variants"],
-    log:
-        "logs/fig3_{ext}.log",
     script:
         "../scripts/fig3.py"

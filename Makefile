@@ -1,0 +1,41 @@
+# Two commands set everything up on a fresh machine:
+#   make results   create .venv if missing, install, run the workflow (snakemake --cores 8)
+#   make test      create .venv if missing, install, run the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-ecoflow
+CORES ?= 8
+export SOURCE_DATE_EPOCH ?= 0
+
+.PHONY: results test lint report schemas tables clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+results: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+
+report: results
+	$(BIN)/snakemake --cores 1 --report results/report.html
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check ecoflow tests benchmarks workflow/scripts
+	$(BIN)/ruff format --check ecoflow tests benchmarks workflow/scripts
+	$(BIN)/snakefmt --check workflow
+	$(BIN)/snakemake --lint --cores 1
+
+schemas: $(STAMP)
+	$(BIN)/ecoflow write-schemas workflow/schemas
+
+tables: $(STAMP)
+	$(BIN)/python -c "from ecoflow.workloads import networks; networks.write_tables('ecoflow/workloads/data')"
+
+clean:
+	rm -rf results figures logs .snakemake
