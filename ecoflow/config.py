@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ecoflow.workloads.layer import KINDS, ConvLayer, LayerError
+from ecoflow.workloads.layer import ConvLayer, LayerError
 
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
@@ -234,7 +234,7 @@ class LayerSpec(_Model):
     ) = 0
     dilation: PosInt | tuple[PosInt, PosInt] = 1
     groups: PosInt = 1
-    kind: Literal[KINDS] = "conv"  # type: ignore[valid-type]
+    kind: Literal["conv", "tconv"] = "conv"
 
     def to_layer(self) -> ConvLayer:
         """The validated :class:`ConvLayer`."""

@@ -26,11 +26,17 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, check=False)
 
 
+def _copy(root: Path, target: Path) -> None:
+    """The files a workflow run reads: the workflow, its configs and the environment file."""
+    for part in ("workflow", "config", ".test"):
+        shutil.copytree(root / part, target / part)
+    shutil.copy(root / "environment.yml", target / "environment.yml")
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    for part in ("workflow", "config", ".test"):
-        shutil.copytree(root / part, work / part)
+    _copy(root, work)
     proc = _snakemake(work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work
@@ -75,8 +81,7 @@ def test_lint_and_format(root: Path) -> None:
 
 
 def test_invalid_config_is_rejected(tmp_path: Path, root: Path) -> None:
-    for part in ("workflow", "config", ".test"):
-        shutil.copytree(root / part, tmp_path / part)
+    _copy(root, tmp_path)
     cfg = tmp_path / ".test/config/config.yaml"
     cfg.write_text(cfg.read_text().replace("batch: 1", "batch: -1"))
     proc = _snakemake(tmp_path, "-n")

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ecoflow.workloads.layer import ConvLayer, Pads, as_pads
+from ecoflow.workloads.layer import ConvLayer, Pads, as_pads, as_pair
 
 Op = Literal[
     "input", "conv", "tconv", "sepconv", "pad", "pool", "add", "concat", "split", "identity",
@@ -217,14 +216,6 @@ def fold_pooling(graph: Graph) -> Graph:
     return out
 
 
-@dataclass(frozen=True)
-class GraphLayer:
-    """A convolution layer of a graph, with where it comes from."""
-
-    layer: ConvLayer
-    node: str
-
-
 def conv_layers(graph: Graph, batch: int) -> list[ConvLayer]:
     """Every convolution of the graph as a :class:`ConvLayer`, in graph order.
 
@@ -311,8 +302,6 @@ class Builder:
     def _windowed(self, op: Op, x: str, K: int, R: int, S: int | None, stride: int | tuple,
                   padding: str | Pads | int, dilation: int | tuple, name: str | None,
                   **extra: object) -> str:  # fmt: skip
-        from ecoflow.workloads.layer import as_pair
-
         pad = padding if isinstance(padding, str) else as_pads(padding)
         node = Node(
             self._name(name, op), op, (x,), K=K, R=R, S=R if S is None else S,
@@ -351,8 +340,3 @@ class Builder:
     def shape(self, x: str) -> Shape:
         """Current shape of a node."""
         return infer_shapes(self.graph)[x]
-
-
-def names(layers: Iterable[ConvLayer]) -> list[str]:
-    """Layer names."""
-    return [layer.name for layer in layers]

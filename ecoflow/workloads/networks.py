@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from ecoflow.workloads.graph import Builder, Graph, conv_layers, fold_pooling
+from ecoflow.workloads.graph import Builder, Graph, Node, conv_layers, fold_pooling
 from ecoflow.workloads.layer import ConvLayer
 
 Variant = Literal["base", "opt"]
@@ -229,7 +229,7 @@ def cyclegan() -> Graph:
     x = b.tconv(b.identity(b.pad(x, ((-1, 0), (-1, 0)))), 64, 3, stride=2, name="gen_up2")
     x = b.pad(x, ((-1, 0), (-1, 0)))
     b.conv(b.pad(b.identity(x), 3), 3, 7, name="gen_out")
-    d = b.graph.add(_input("disc_input", (3, 224, 224)))
+    d = b.graph.add(Node("disc_input", "input", shape=(3, 224, 224)))
     for i, (k, stride) in enumerate(((64, 2), (128, 2), (256, 2), (512, 1), (1, 1)), start=1):
         d = b.conv(b.identity(d), k, 4, stride=stride, padding=1, name=f"disc_conv{i}")
     return b.graph
@@ -255,16 +255,10 @@ def pix2pix() -> Graph:
         x = b.pad(x, ((-1, -1), (-1, -1)))
         if i < 8:
             x = b.concat(x, downs[7 - i])
-    d = b.graph.add(_input("disc_input", (6, 512, 512)))
+    d = b.graph.add(Node("disc_input", "input", shape=(6, 512, 512)))
     for i, (k, stride) in enumerate(((64, 2), (128, 2), (256, 2), (512, 1), (1, 1)), start=1):
         d = b.conv(b.identity(d), k, 4, stride=stride, padding=1, name=f"disc_conv{i}")
     return b.graph
-
-
-def _input(name: str, shape: tuple[int, int, int]):
-    from ecoflow.workloads.graph import Node
-
-    return Node(name, "input", shape=shape)
 
 
 BUILDERS: dict[str, Callable[[], Graph]] = {

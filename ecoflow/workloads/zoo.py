@@ -40,16 +40,17 @@ def resnet_v1_5(graph: Graph) -> Graph:
         (3x3); the 3x3 keeps ``"same"`` padding, so on an even input it pads one row and column
         after (TensorFlow semantics), as the paper's 57x57 input of ResNet-50 CONV3 shows.
     """
+    moved = {
+        n.name.replace("_1_conv", "_2_conv"): n.stride
+        for n in graph.nodes
+        if n.op == "conv" and n.name.endswith("_1_conv") and max(n.stride) > 1
+    }
     nodes = []
     for n in graph.nodes:
-        if n.op == "conv" and n.name.endswith("_1_conv") and max(n.stride) > 1:
-            moved = n.stride
+        if n.op == "conv" and n.name in moved:
+            n = dataclasses.replace(n, stride=moved[n.name])
+        elif n.op == "conv" and n.name.endswith("_1_conv") and max(n.stride) > 1:
             n = dataclasses.replace(n, stride=(1, 1))
-            pending = (n.name.replace("_1_conv", "_2_conv"), moved)
-            nodes.append(n)
-            continue
-        if n.op == "conv" and "pending" in locals() and n.name == pending[0]:
-            n = dataclasses.replace(n, stride=pending[1])
         nodes.append(n)
     return Graph(graph.name, nodes)
 
