@@ -54,6 +54,10 @@ class VariantOpt(StrEnum):
 
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="output format")]
+NetworkArg = Annotated[str, typer.Argument(help="network name")]
+VariantArg = Annotated[VariantOpt, typer.Option(help="opt: pooling folded into stride")]
+BatchArg = Annotated[int, typer.Option(help="images per batch")]
+SourceArg = Annotated[Source, typer.Option(help="shipped table, builder or model zoo")]
 
 
 def fail(message: str) -> NoReturn:
@@ -98,14 +102,10 @@ def _layers(network: str, variant: VariantOpt, batch: int, source: Source):
 
 @app.command()
 def layers(
-    network: Annotated[str, typer.Argument(help="network name")],
-    variant: Annotated[
-        VariantOpt, typer.Option(help="opt: pooling folded into stride")
-    ] = VariantOpt.base,
-    batch: Annotated[int, typer.Option(help="images per batch")] = networks.BATCH,
-    source: Annotated[
-        Source, typer.Option(help="shipped table, builder or model zoo")
-    ] = Source.shipped,
+    network: NetworkArg,
+    variant: VariantArg = VariantOpt.base,
+    batch: BatchArg = networks.BATCH,
+    source: SourceArg = Source.shipped,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List the convolution layers of a network."""
@@ -127,14 +127,10 @@ def layers(
 
 @app.command()
 def zeros(
-    network: Annotated[str, typer.Argument(help="network name")],
-    variant: Annotated[
-        VariantOpt, typer.Option(help="opt: pooling folded into stride")
-    ] = VariantOpt.base,
-    batch: Annotated[int, typer.Option(help="images per batch")] = networks.BATCH,
-    source: Annotated[
-        Source, typer.Option(help="shipped table, builder or model zoo")
-    ] = Source.shipped,
+    network: NetworkArg,
+    variant: VariantArg = VariantOpt.base,
+    batch: BatchArg = networks.BATCH,
+    source: SourceArg = Source.shipped,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Multiplications by padding zeros of every layer and phase (§3.1, Fig. 3)."""

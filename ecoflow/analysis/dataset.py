@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -47,13 +46,3 @@ def zero_dataset(tables: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> xr.
         ds = ds.assign_coords({coord: arr})
     ds.attrs = {"title": "zero analysis of training phases (EcoFlow §3.1)"}
     return ds
-
-
-def stride_of(ds: xr.Dataset) -> xr.DataArray:
-    """Largest stride of each layer."""
-    return np.maximum(ds["stride_h"], ds["stride_w"])
-
-
-def from_rows(rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
-    """Rows -> DataFrame."""
-    return pd.DataFrame(list(rows))
