@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecoflow.workloads.layer import ConvLayer, LayerError
+from ecoflow.workloads.networks import NETWORKS
 
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
@@ -258,12 +259,6 @@ class NetworkFile(_Model):
 
 
 # ---- experiment ---------------------------------------------------------------------------
-NETWORKS = (
-    "alexnet", "resnet50", "shufflenet", "inception_v3", "xception", "mobilenet",
-    "cyclegan", "pix2pix",
-)  # fmt: skip
-
-
 class Fig3Config(_Model):
     """Figure 3: zero multiplications of igrad and fgrad in representative layers."""
 

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from ecoflow.io import temporary_sibling
+
 METADATA = {
     "png": {"Software": None},
     "pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
@@ -29,7 +31,10 @@ def save(fig: plt.Figure, path: str | Path) -> Path:
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     path = Path(path)
     fmt = path.suffix.lstrip(".")
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format=fmt, metadata=METADATA.get(fmt), dpi=150, bbox_inches="tight")
-    tmp.replace(path)
+    tmp = temporary_sibling(path)
+    try:
+        fig.savefig(tmp, format=fmt, metadata=METADATA.get(fmt), dpi=150, bbox_inches="tight")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

@@ -1,5 +1,7 @@
 from snakemake.utils import min_version, validate
 
+from ecoflow.workloads.zoo import ZOO
+
 min_version("9.0")
 
 
@@ -8,7 +10,6 @@ validate(config, "../schemas/config.schema.json")
 NETWORKS = config["networks"]
 # The package's environment, for users who run with --software-deployment-method conda.
 ENV = "../../environment.yml"
-ZOO_NETWORKS = ["resnet50", "inception_v3", "xception", "mobilenet"]
 
 
 wildcard_constraints:
@@ -18,6 +19,6 @@ wildcard_constraints:
 
 def layer_source(wildcards):
     """zoo where the model zoo has the network and the config asks for it, else builder."""
-    if config["layer_source"] == "zoo" and wildcards.network in ZOO_NETWORKS:
+    if config["layer_source"] == "zoo" and wildcards.network in ZOO:
         return "zoo"
     return "builder"
