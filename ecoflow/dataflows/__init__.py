@@ -1,0 +1,1 @@
+"""Dataflows: compilers from training problems to passes the simulator runs."""

@@ -1,0 +1,530 @@
+"""The contract between dataflows and the simulator: passes, programs and schedules.
+
+A dataflow compiles one training problem (a layer in one phase, as the zero-padded direct
+convolution :class:`~ecoflow.workloads.layer.PaddedConv` or its zero-free form) for one
+hardware into a :class:`Schedule`:
+
+* the **loop nest** of processing passes (a pass is the simultaneous execution of 2-D
+  convolutions on the array, §4.3) with, per operand, the words one pass moves from the global
+  buffer to the array and the loops that change them (what :mod:`ecoflow.memory` turns into
+  global-buffer and DRAM traffic);
+* one static :class:`Program` per *distinct* pass: per-PE micro-operation sequences, the GIN
+  delivery streams with their multicast tags and the psum routes. Passes that differ only in
+  which elements they touch share a program and are simulated once (``count``); the exhaustive
+  mode builds and simulates every instance.
+
+A program is a set of NumPy arrays (masks, no sentinels), built from a readable description by
+:func:`build_program`, which derives what the simulator needs: local receive indices, how many
+words a PE must hold before an operation can issue, and how many it may release afterwards.
+
+Machine model (what a program means, executed by :mod:`ecoflow.sim.step`):
+
+* Each PE runs its operations in order, at most one per cycle. A ``mac`` multiplies an ifmap
+  operand by a filter operand from the PE's scratchpads and accumulates into a psum register; an
+  ``add`` pops one psum from the PE's psum-in queue and accumulates it. Either may ``send`` the
+  register once it retires (after the multiplier and adder stages) to the PE above (local link)
+  or to the global output network (GON).
+* Operands reach a PE from a GIN stream (tagged words; an X-bus accepts a word whose row tag is
+  one of its row IDs and a PE one whose column tag is one of its column IDs) or, on systolic
+  arrays, from the left or upper neighbour, which forwards every word it receives.
+* A PE stores received words in order in a circular scratchpad of ``capacity`` entries and
+  releases them in order; a word is delivered only when every receiver has room.
+
+References:
+    Y.-H. Chen et al., "Eyeriss: A Spatial Architecture for Energy-Efficient Dataflow for
+    Convolutional Neural Networks", ISCA 2016 (row stationary, PE sets, GIN multicast IDs).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.workloads.layer import PaddedConv, Phase, Problem
+
+OPERANDS = ("ifmap", "filter")
+STREAMS = ("ifmap", "filter", "psum")
+Source = Literal["gin", "left", "up", "none"]
+
+# Fields of the packed per-operation array ``Program.ops[pe, op, field]``.
+F_FLAGS, F_NEED_I, F_NEED_F, F_FREE_I, F_FREE_F, F_REG, F_SLOT_I, F_SLOT_F, F_OUT = range(9)
+N_FIELDS = 9
+# Bits of ``F_FLAGS``.
+VALID, MAC, FIRST, SEND, ZERO = 1, 2, 4, 8, 16
+
+
+class CompileError(ValueError):
+    """A problem a dataflow cannot map onto a hardware.
+
+    Attributes:
+        layer: the layer's name.
+        key: what does not fit (a capacity or feature).
+        reason: why.
+    """
+
+    def __init__(self, layer: str, key: str, reason: str) -> None:
+        self.layer, self.key, self.reason = layer, key, reason
+        super().__init__(f"layer {layer or '<unnamed>'}: {key}: {reason}")
+
+
+# ---- readable pass description -------------------------------------------------------------
+@dataclass
+class PeOps:
+    """The operations of one PE, in issue order (all arrays of one length).
+
+    Attributes:
+        mac: True for a multiply-accumulate, False for an add of an incoming psum.
+        ifmap: element id of the ifmap operand (ignored for adds).
+        filter: element id of the filter operand (ignored for adds).
+        reg: psum register accumulated into.
+        first: the register starts from zero instead of its previous value.
+        send: the register is sent (up or to the GON) when this operation retires.
+        zero: the multiplication has a padding zero operand (zero-gated).
+        out: output element id of a GON send (used by the functional mode).
+    """
+
+    mac: np.ndarray
+    ifmap: np.ndarray
+    filter: np.ndarray
+    reg: np.ndarray
+    first: np.ndarray
+    send: np.ndarray
+    zero: np.ndarray
+    out: np.ndarray
+
+    @classmethod
+    def empty(cls) -> PeOps:
+        z = np.zeros(0, np.int64)
+        b = np.zeros(0, bool)
+        return cls(b, z, z, z, b, b, b, z)
+
+    @classmethod
+    def concat(cls, parts: list[PeOps]) -> PeOps:
+        if not parts:
+            return cls.empty()
+        return cls(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(cls))
+        )
+
+    def __len__(self) -> int:
+        return len(self.mac)
+
+
+@dataclass
+class Stream:
+    """Words of one GIN stream in delivery order.
+
+    Attributes:
+        elem: element id of each word (index into the operand's flat value array).
+        row: row tag (matched against the X-bus row IDs).
+        col: column tag (matched against the PE column IDs).
+        addr: global-buffer word address (selects bank and line).
+    """
+
+    elem: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    addr: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Stream:
+        z = np.zeros(0, np.int64)
+        return cls(z, z, z, z)
+
+    def __len__(self) -> int:
+        return len(self.elem)
+
+
+@dataclass
+class Ids:
+    """Multicast IDs of one GIN: per X-bus row IDs and per PE column IDs (lists of ints)."""
+
+    bus: list[list[int]]
+    pe: list[list[list[int]]]
+
+    @classmethod
+    def single(cls, bus: np.ndarray, pe: np.ndarray) -> Ids:
+        """One ID per X-bus (``bus``: (rows,)) and per PE (``pe``: (rows, cols))."""
+        return cls([[int(b)] for b in bus], [[[int(c)] for c in row] for row in pe])
+
+    @classmethod
+    def none(cls, rows: int, cols: int) -> Ids:
+        return cls([[] for _ in range(rows)], [[[] for _ in range(cols)] for _ in range(rows)])
+
+
+@dataclass
+class PassSpec:
+    """A readable description of one pass, the input of :func:`build_program`.
+
+    Attributes:
+        rows, cols: the PE array.
+        ops: per PE (row-major, ``rows * cols``) operations.
+        streams: GIN streams by name (``ifmap``, ``filter``, ``psum``).
+        ids: multicast IDs of each GIN.
+        source: per operand (``ifmap``, ``filter``) and PE, where words come from.
+        capacity: scratchpad (or operand register) entries per operand.
+        width: GIN words per cycle per stream.
+        send_up: per PE, sends go to the PE above (else to the GON).
+        psum_from_gin: per PE, the psum-in queue is fed by the psum GIN (else from below).
+    """
+
+    rows: int
+    cols: int
+    ops: list[PeOps]
+    streams: dict[str, Stream]
+    ids: dict[str, Ids]
+    source: dict[str, np.ndarray]
+    capacity: dict[str, int]
+    width: dict[str, int]
+    send_up: np.ndarray
+    psum_from_gin: np.ndarray
+
+
+# ---- compiled program ------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Program:
+    """One pass as the simulator runs it (NumPy arrays; ``PE = rows * cols``, row-major).
+
+    Attributes:
+        ops: (PE, op, field) packed operations, fields ``F_*`` (flags, cumulative ifmap/filter
+            words needed before issue and released after it, psum register, local scratchpad
+            indices of the operands, output element id).
+        n_ops: (PE,) operations per PE.
+        src_gin, src_left, src_up: (operand, PE) where each operand's words come from.
+        capacity: (operand,) scratchpad entries [words].
+        stream_elem, stream_row, stream_col, stream_bank, stream_line: (stream, word) GIN words.
+        n_words: (stream,) words per stream.
+        width: (stream,) GIN words per cycle.
+        bus_ids, bus_valid: (stream, row, id) X-bus row IDs and their mask.
+        pe_ids, pe_valid: (stream, row, col, id) PE column IDs and their mask.
+        send_up: (PE,) sends go up (else GON).
+        psum_from_gin: (PE,) psum-in fed by the psum GIN.
+    """
+
+    rows: int
+    cols: int
+    ops: np.ndarray
+    n_ops: np.ndarray
+    src_gin: np.ndarray
+    src_left: np.ndarray
+    src_up: np.ndarray
+    capacity: np.ndarray
+    stream_elem: np.ndarray
+    stream_row: np.ndarray
+    stream_col: np.ndarray
+    stream_bank: np.ndarray
+    stream_line: np.ndarray
+    n_words: np.ndarray
+    width: np.ndarray
+    bus_ids: np.ndarray
+    bus_valid: np.ndarray
+    pe_ids: np.ndarray
+    pe_valid: np.ndarray
+    send_up: np.ndarray
+    psum_from_gin: np.ndarray
+
+    ARRAYS: ClassVar[tuple[str, ...]] = (
+        "ops", "n_ops", "src_gin", "src_left", "src_up", "capacity", "stream_elem",
+        "stream_row", "stream_col", "stream_bank", "stream_line", "n_words", "width",
+        "bus_ids", "bus_valid", "pe_ids", "pe_valid", "send_up", "psum_from_gin",
+    )  # fmt: skip
+
+    @property
+    def macs(self) -> int:
+        """MAC operations of the pass [MAC]."""
+        f = self.ops[:, :, F_FLAGS]
+        return int((((f & VALID) > 0) & ((f & MAC) > 0)).sum())
+
+    @property
+    def zero_macs(self) -> int:
+        """MAC operations with a padding zero operand [MAC]."""
+        f = self.ops[:, :, F_FLAGS]
+        return int((((f & MAC) > 0) & ((f & ZERO) > 0)).sum())
+
+    def timing_key(self) -> str:
+        """A digest of everything that affects timing (element ids excluded)."""
+        h = hashlib.sha256()
+        timing = self.ops[:, :, :F_SLOT_I]
+        for arr in (timing, self.n_ops, self.src_gin, self.src_left, self.src_up,
+                    self.capacity, self.stream_row[:, :], self.stream_col, self.stream_bank,
+                    self.stream_line, self.n_words, self.width, self.bus_ids, self.bus_valid,
+                    self.pe_ids, self.pe_valid, self.send_up, self.psum_from_gin):  # fmt: skip
+            a = np.ascontiguousarray(arr)
+            h.update(str(a.shape).encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
+
+def _local_sequences(spec: PassSpec, name: str) -> list[np.ndarray]:
+    """Per PE, the element ids it receives from stream ``name`` in order (GIN PEs only)."""
+    stream, ids = spec.streams.get(name, Stream.empty()), spec.ids.get(name)
+    out = []
+    for r in range(spec.rows):
+        bus = np.isin(stream.row, ids.bus[r]) if ids is not None else np.zeros(len(stream), bool)
+        for c in range(spec.cols):
+            pe = np.isin(stream.col, ids.pe[r][c]) if ids is not None else bus
+            out.append(stream.elem[bus & pe])
+    return out
+
+
+def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Program:
+    """Turn a readable pass into the simulator's arrays and check it can run.
+
+    Raises:
+        CompileError: an operand is not delivered to the PE that uses it, a PE receives an
+            element twice, or a scratchpad would have to hold more than its capacity.
+    """
+    rows, cols, pes = spec.rows, spec.cols, spec.rows * spec.cols
+    lengths = [len(o) for o in spec.ops]
+    n_max = max(1, max(lengths))
+    ops = np.zeros((pes, n_max, N_FIELDS), np.int32)
+    gin_seq = {t: _local_sequences(spec, t) for t in OPERANDS}
+    seqs: dict[str, list[np.ndarray]] = {t: [np.zeros(0, np.int64)] * pes for t in OPERANDS}
+    for t in OPERANDS:
+        src = spec.source[t]
+        for p in range(pes):
+            if src[p] == "gin":
+                seqs[t][p] = gin_seq[t][p]
+            elif src[p] == "left":
+                seqs[t][p] = seqs[t][p - 1]
+            elif src[p] == "up":
+                seqs[t][p] = seqs[t][p - cols]
+    for p, o in enumerate(spec.ops):
+        n = len(o)
+        if n == 0:
+            continue
+        flags = VALID | np.where(o.mac, MAC, 0) | np.where(o.first, FIRST, 0)
+        flags = flags | np.where(o.send, SEND, 0) | np.where(o.zero & o.mac, ZERO, 0)
+        ops[p, :n, F_FLAGS] = flags
+        ops[p, :n, F_REG] = o.reg
+        ops[p, :n, F_OUT] = np.where(o.send, o.out, 0)
+        for t, f_need, f_free, f_slot in (
+            ("ifmap", F_NEED_I, F_FREE_I, F_SLOT_I),
+            ("filter", F_NEED_F, F_FREE_F, F_SLOT_F),
+        ):
+            seq = seqs[t][p]
+            elems = getattr(o, t)
+            if len(np.unique(seq)) != len(seq):
+                raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} receives an "
+                                   "element twice in one pass")  # fmt: skip
+            order = np.argsort(seq, kind="stable")
+            pos = np.searchsorted(seq[order], elems)
+            pos = np.minimum(pos, max(len(seq) - 1, 0))
+            found = len(seq) > 0
+            local = order[pos] if found else np.zeros(n, np.int64)
+            ok = (~o.mac | (seq[local] == elems)) if found else ~o.mac
+            if not np.all(ok):
+                raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} uses an "
+                                   "element it never receives")  # fmt: skip
+            local = np.where(o.mac, local, -1)
+            need = np.maximum.accumulate(local + 1)
+            last_use = np.full(len(seq), -1, np.int64)
+            np.maximum.at(last_use, local[o.mac], np.nonzero(o.mac)[0])
+            held_until = np.maximum.accumulate(last_use) if len(seq) else last_use
+            free = np.searchsorted(held_until, np.arange(n), side="right")
+            free = np.minimum(free, need)  # a word is released only once it has arrived
+            before = np.concatenate([[0], free[:-1]])
+            if np.any(need - before > spec.capacity[t]):
+                raise CompileError(layer, f"{t}_capacity", f"PE {divmod(p, cols)} must hold "
+                                   f"{int(np.max(need - before))} words, the scratchpad has "
+                                   f"{spec.capacity[t]}")  # fmt: skip
+            if len(seq) and need[-1] < len(seq) and spec.source[t][p] == "gin":
+                # trailing words nobody uses would never be released; the stream must not hold them
+                raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} receives "
+                                   "words it never uses")  # fmt: skip
+            ops[p, :n, f_need] = need
+            ops[p, :n, f_free] = np.where(np.arange(n) == n - 1, len(seq), free)
+            ops[p, :n, f_slot] = np.maximum(local, 0) % spec.capacity[t]
+    for p, o in enumerate(spec.ops):
+        adds = int((~o.mac).sum())
+        if adds and not spec.psum_from_gin[p] and p + cols >= pes:
+            raise CompileError(layer, "psum route", f"PE {divmod(p, cols)} adds psums but has "
+                               "no PE below")  # fmt: skip
+
+    line_words = max(1, hw.global_buffer.bank_width_bits // hw.word_bits)
+    n_words = np.array([len(spec.streams.get(t, Stream.empty())) for t in STREAMS], np.int32)
+    w_max = max(1, int(n_words.max()))
+
+    def stream_array(attr: str) -> np.ndarray:
+        a = np.zeros((len(STREAMS), w_max), np.int32)
+        for i, t in enumerate(STREAMS):
+            s = spec.streams.get(t, Stream.empty())
+            a[i, : len(s)] = getattr(s, attr)
+        return a
+
+    addr = stream_array("addr")
+    n_ids = max(hw.noc.gin.row_ids_per_xbus, hw.noc.gin.column_ids_per_pe)
+    bus_ids = np.zeros((len(STREAMS), rows, n_ids), np.int32)
+    bus_valid = np.zeros_like(bus_ids, bool)
+    pe_ids = np.zeros((len(STREAMS), rows, cols, n_ids), np.int32)
+    pe_valid = np.zeros_like(pe_ids, bool)
+    for i, t in enumerate(STREAMS):
+        ids = spec.ids.get(t)
+        if ids is None:
+            continue
+        for r in range(rows):
+            if len(ids.bus[r]) > hw.noc.gin.row_ids_per_xbus:
+                raise CompileError(layer, "noc.gin.row_ids_per_xbus", f"{t} X-bus {r} needs "
+                                   f"{len(ids.bus[r])} row IDs, the hardware has "
+                                   f"{hw.noc.gin.row_ids_per_xbus}")  # fmt: skip
+            bus_ids[i, r, : len(ids.bus[r])] = ids.bus[r]
+            bus_valid[i, r, : len(ids.bus[r])] = True
+            for c in range(cols):
+                got = ids.pe[r][c]
+                if len(got) > hw.noc.gin.column_ids_per_pe:
+                    raise CompileError(layer, "noc.gin.column_ids_per_pe", f"{t} PE {(r, c)} "
+                                       f"needs {len(got)} column IDs, the hardware has "
+                                       f"{hw.noc.gin.column_ids_per_pe}")  # fmt: skip
+                pe_ids[i, r, c, : len(got)] = got
+                pe_valid[i, r, c, : len(got)] = True
+    src = {t: np.asarray(spec.source[t]) for t in OPERANDS}
+    return Program(
+        rows=rows,
+        cols=cols,
+        ops=ops,
+        n_ops=np.array(lengths, np.int32),
+        src_gin=np.stack([src[t] == "gin" for t in OPERANDS]),
+        src_left=np.stack([src[t] == "left" for t in OPERANDS]),
+        src_up=np.stack([src[t] == "up" for t in OPERANDS]),
+        capacity=np.array([spec.capacity[t] for t in OPERANDS], np.int32),
+        stream_elem=stream_array("elem"),
+        stream_row=stream_array("row"),
+        stream_col=stream_array("col"),
+        stream_bank=((addr // line_words) % hw.global_buffer.banks).astype(np.int32),
+        stream_line=(addr // line_words).astype(np.int32),
+        n_words=n_words,
+        width=np.array([max(1, spec.width.get(t, 1)) for t in STREAMS], np.int32),
+        bus_ids=bus_ids,
+        bus_valid=bus_valid,
+        pe_ids=pe_ids,
+        pe_valid=pe_valid,
+        send_up=np.asarray(spec.send_up, bool),
+        psum_from_gin=np.asarray(spec.psum_from_gin, bool),
+    )
+
+
+# ---- schedules -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OperandTraffic:
+    """Global-buffer-to-array traffic of one operand in one pass and the loops that change it.
+
+    Attributes:
+        words: distinct words of the operand one pass uses [words].
+        loops: names of the loop-nest loops whose index selects the operand's tile.
+    """
+
+    words: int
+    loops: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PassGroup:
+    """Passes with one program (identical timing), simulated once and counted.
+
+    Attributes:
+        program: the pass.
+        count: how many passes of the layer it stands for.
+        stage: reduction step of the loop nest (passes of one stage are independent).
+    """
+
+    program: Program
+    count: int
+    stage: int = 0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A compiled problem.
+
+    Attributes:
+        dataflow: the dataflow's id.
+        problem: the problem compiled.
+        groups: the distinct passes (or, exhaustive, every pass with count 1).
+        loops: the loop nest, outermost first, as ``(name, trip count)``.
+        traffic: per operand (``ifmap``, ``filter``, ``output``) what one pass moves.
+        mapping: the mapping parameters chosen (for reports).
+        operand_shapes: shapes of the flat value arrays the streams index (functional mode).
+        output_shape: shape of the raw output the GON sends index.
+    """
+
+    dataflow: str
+    problem: Problem
+    groups: tuple[PassGroup, ...]
+    loops: tuple[tuple[str, int], ...]
+    traffic: dict[str, OperandTraffic]
+    mapping: dict[str, int | str] = field(default_factory=dict)
+    operand_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    output_shape: tuple[int, ...] = ()
+
+    @property
+    def passes(self) -> int:
+        """Passes of the layer."""
+        return sum(g.count for g in self.groups)
+
+    @property
+    def macs(self) -> int:
+        """MAC operations the schedule issues [MAC]."""
+        return sum(g.count * g.program.macs for g in self.groups)
+
+
+class AbstractDataflow(abc.ABC):
+    """A dataflow: which problems it runs, how it compiles them, and its ideal cycle count."""
+
+    id: ClassVar[str]
+    description: ClassVar[str]
+
+    @abc.abstractmethod
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """``None`` when the dataflow can run the problem on the hardware, else the reason."""
+
+    @abc.abstractmethod
+    def compile(
+        self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
+    ) -> Schedule:
+        """Compile a problem into passes (distinct ones, or every one when ``exhaustive``)."""
+
+    @abc.abstractmethod
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """Lower bound on the cycles: the MACs it schedules spread over every PE [cycles]."""
+
+    def check(self, problem: Problem, hw: HardwareConfig) -> None:
+        """Raise :class:`CompileError` when :meth:`supports` refuses the problem."""
+        reason = self.supports(problem, hw)
+        if reason is not None:
+            raise CompileError(problem.layer.name, self.id, reason)
+
+
+def padded_macs(padded: PaddedConv) -> int:
+    """MACs of the zero-padded direct convolution [MAC]."""
+    return padded.zero_counts().macs
+
+
+REGISTRY: dict[str, AbstractDataflow] = {}
+
+
+def register(cls: type[AbstractDataflow]) -> type[AbstractDataflow]:
+    """Class decorator adding a dataflow to :data:`REGISTRY` under its ``id``."""
+    REGISTRY[cls.id] = cls()
+    return cls
+
+
+def get(name: str) -> AbstractDataflow:
+    """The registered dataflow called ``name``."""
+    import ecoflow.dataflows  # noqa: F401  (registers the shipped dataflows)
+
+    if name not in REGISTRY:
+        raise KeyError(f"unknown dataflow {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+__all__ = [
+    "OPERANDS", "STREAMS", "AbstractDataflow", "CompileError", "Ids", "OperandTraffic",
+    "PassGroup", "PassSpec", "PeOps", "Program", "Schedule", "Stream", "build_program", "get",
+    "register", "Phase",
+]  # fmt: skip

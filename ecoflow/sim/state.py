@@ -1,0 +1,221 @@
+"""Static description and dynamic state of a simulated pass.
+
+:class:`PassArrays` is a compiled :class:`~ecoflow.dataflows.base.Program` as JAX arrays
+(immutable, one per pass; batched on a leading axis by :mod:`ecoflow.sim.run`); :class:`Machine`
+holds the hardware's timing numbers as traced scalars; :class:`Static` holds what fixes array
+shapes and loop unrolling; :class:`State` is everything that changes from cycle to cycle.
+
+Shapes use ``PE = rows * cols`` (row-major), ``T = 2`` operands (ifmap, filter), ``S = 3`` GIN
+streams (ifmap, filter, psum), ``D`` retire-pipeline slots, ``Q`` psum-queue entries, ``C`` the
+largest scratchpad capacity, ``R`` psum registers and ``O`` output elements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from ecoflow.config import HardwareConfig
+
+COUNTERS = (
+    "mac",  # multiply-accumulates issued [MAC]
+    "zero_mac",  # of those, with a padding zero operand (zero-gated) [MAC]
+    "add",  # psum additions from the psum-in queue [op]
+    "spad_read",  # scratchpad and psum register reads [words]
+    "spad_write",  # scratchpad and psum register writes [words]
+    "gin_ifmap",  # words on the ifmap GIN [words]
+    "gin_filter",  # words on the filter GIN [words]
+    "gin_psum",  # words on the psum GIN [words]
+    "gin_delivery",  # (word, receiving PE) pairs over all GINs [words]
+    "local",  # words over local links: psum hops and systolic operand hops [words]
+    "gon",  # words drained over the GON to the global buffer [words]
+    "queue_push",  # words pushed into psum-in or output queues [words]
+)
+STALLS = (
+    "ifmap",  # PE waiting for an ifmap operand [PE-cycles]
+    "filter",  # PE waiting for a filter operand [PE-cycles]
+    "psum",  # PE waiting for a psum from below or from the global buffer [PE-cycles]
+    "output",  # PE waiting for room in the destination queue [PE-cycles]
+    "bank",  # a GIN word held back by a global-buffer bank conflict [cycles]
+)
+C_ = {name: i for i, name in enumerate(COUNTERS)}
+S_ = {name: i for i, name in enumerate(STALLS)}
+
+
+class PassArrays(NamedTuple):
+    """A program as JAX arrays (see :class:`ecoflow.dataflows.base.Program` for the fields)."""
+
+    ops: Array  # (PE, L, F) int32
+    n_ops: Array  # (PE,) int32
+    src_gin: Array  # (T, PE) bool
+    src_left: Array  # (T, PE) bool
+    src_up: Array  # (T, PE) bool
+    capacity: Array  # (T,) int32
+    stream_elem: Array  # (S, W) int32
+    stream_row: Array  # (S, W) int32
+    stream_col: Array  # (S, W) int32
+    stream_bank: Array  # (S, W) int32
+    stream_line: Array  # (S, W) int32
+    n_words: Array  # (S,) int32
+    width: Array  # (S,) int32
+    bus_ids: Array  # (S, rows, I) int32
+    bus_valid: Array  # (S, rows, I) bool
+    pe_ids: Array  # (S, rows, cols, I) int32
+    pe_valid: Array  # (S, rows, cols, I) bool
+    send_up: Array  # (PE,) bool
+    psum_from_gin: Array  # (PE,) bool
+
+
+class Machine(NamedTuple):
+    """Timing numbers of the hardware (traced scalars).
+
+    Attributes:
+        latency: cycles from issue to retire (multiplier + adder stages) [cycles].
+        hop: local-link and queue latency [cycles].
+        queue: psum-in and output queue entries [words].
+        gon_words: GON words per cycle [words/cycle].
+        link_words: neighbour-link words per cycle [words/cycle].
+    """
+
+    latency: Array
+    hop: Array
+    queue: Array
+    gon_words: Array
+    link_words: Array
+
+    @classmethod
+    def from_hardware(cls, hw: HardwareConfig) -> Machine:
+        word = hw.word_bits
+        return cls(
+            latency=jnp.int32(hw.pe.multiplier_stages + hw.pe.adder_stages),
+            hop=jnp.int32(hw.noc.local.hop_latency_cycles),
+            queue=jnp.int32(hw.pe.queue_entries),
+            gon_words=jnp.int32(max(1, hw.noc.gon.width_bits // word)),
+            link_words=jnp.int32(max(1, hw.noc.local.width_bits // word)),
+        )
+
+
+@dataclass(frozen=True)
+class Static:
+    """What fixes shapes and unrolling (hashable; one compilation per distinct value).
+
+    Attributes:
+        rows, cols: the PE array.
+        pipe: retire-pipeline slots (at least latency + hop).
+        gin_slots: per stream, the most words a GIN delivers in one cycle (unrolled).
+        link_slots: the most words a neighbour link moves in one cycle (unrolled).
+        banks: global-buffer banks.
+        functional: carry values.
+        capacity: largest scratchpad capacity (functional scratchpad arrays).
+        queue: psum-queue entries (functional ring arrays).
+        regs: psum registers (functional).
+        n_values: length of each flat operand value array (functional).
+        n_out: output elements (functional).
+    """
+
+    rows: int
+    cols: int
+    pipe: int
+    gin_slots: tuple[int, int, int]
+    link_slots: int
+    banks: int
+    functional: bool = False
+    capacity: int = 1
+    queue: int = 1
+    regs: int = 1
+    n_values: int = 1
+    n_out: int = 1
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+
+class State(NamedTuple):
+    """Dynamic state of one pass.
+
+    Attributes:
+        cycle: cycles elapsed until done [cycles].
+        done: every PE finished and every result drained.
+        pc: (PE,) next operation of each PE.
+        recv: (T, PE) words received per operand (cumulative).
+        used: (T, PE) words the program no longer needs per operand (cumulative).
+        ptr: (S,) words sent per GIN stream.
+        pin_recv: (PE,) psums arrived in the psum-in queue (cumulative).
+        pin_used: (PE,) psums consumed from it (cumulative).
+        pipe: (PE, D) results in flight to their queue; slot d retires in d cycles.
+        gon_occ: (PE,) words waiting in the output queue.
+        counters: (len(COUNTERS),) event counts.
+        stalls: (len(STALLS),) stall counts.
+        spad: (T, PE, C) functional scratchpads.
+        pin_ring: (PE, Q) functional psum-in queues.
+        pipe_val: (PE, D) functional values in flight.
+        regs: (PE, R) functional psum registers.
+        out: (O,) functional outputs drained to the GON.
+        written: (O,) which outputs this pass wrote.
+    """
+
+    cycle: Array
+    done: Array
+    pc: Array
+    recv: Array
+    used: Array
+    ptr: Array
+    pin_recv: Array
+    pin_used: Array
+    pipe: Array
+    gon_occ: Array
+    counters: Array
+    stalls: Array
+    spad: Array
+    pin_ring: Array
+    pipe_val: Array
+    regs: Array
+    out: Array
+    written: Array
+
+
+def init_state(st: Static, n_ops: Array) -> State:
+    """The state before the first cycle of a pass (``n_ops``: (PE,) operations per PE)."""
+    pes = st.pes
+    f = st.functional
+    zi = jnp.zeros((pes,), jnp.int32)
+    return State(
+        cycle=jnp.int32(0),
+        done=jnp.all(n_ops == 0),
+        pc=zi,
+        recv=jnp.zeros((2, pes), jnp.int32),
+        used=jnp.zeros((2, pes), jnp.int32),
+        ptr=jnp.zeros((3,), jnp.int32),
+        pin_recv=zi,
+        pin_used=zi,
+        pipe=jnp.zeros((pes, st.pipe), bool),
+        gon_occ=zi,
+        counters=jnp.zeros((len(COUNTERS),), jnp.int32),
+        stalls=jnp.zeros((len(STALLS),), jnp.int32),
+        spad=jnp.zeros((2, pes, st.capacity if f else 0), jnp.float32),
+        pin_ring=jnp.zeros((pes, st.queue if f else 0), jnp.float32),
+        pipe_val=jnp.zeros((pes, st.pipe if f else 0), jnp.float32),
+        regs=jnp.zeros((pes, st.regs if f else 0), jnp.float32),
+        out=jnp.zeros((st.n_out if f else 0,), jnp.float32),
+        written=jnp.zeros((st.n_out if f else 0,), bool),
+    )
+
+
+def to_arrays(program: object, length: int, words: int, ids: int) -> dict[str, np.ndarray]:
+    """A program's arrays padded to ``length`` operations, ``words`` stream words, ``ids`` IDs."""
+    out = {}
+    for name in PassArrays._fields:
+        a = np.asarray(getattr(program, name))
+        if name == "ops":
+            a = np.pad(a, ((0, 0), (0, length - a.shape[1]), (0, 0)))
+        elif name.startswith("stream_"):
+            a = np.pad(a, ((0, 0), (0, words - a.shape[1])))
+        elif name in ("bus_ids", "bus_valid", "pe_ids", "pe_valid"):
+            a = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, ids - a.shape[-1])])
+        out[name] = a
+    return out
