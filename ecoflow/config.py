@@ -73,6 +73,11 @@ class PEConfig(_Model):
     multiplier_stages: PosInt = Field(2, description="multiplier pipeline depth [cycles]")
     adder_stages: PosInt = Field(1, description="accumulator pipeline depth [cycles]")
     queue_entries: PosInt = Field(8, description="input/output queue depth [words]")
+    operand_registers: PosInt = Field(
+        2,
+        description="systolic operand buffer per input [words]: a register and its skid entry "
+        "sustain one word per cycle per link",
+    )
     zero_gating: bool = Field(True, description="a zero operand costs its cycle, not its energy")
 
 

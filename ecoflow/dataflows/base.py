@@ -451,6 +451,8 @@ class Schedule:
         mapping: the mapping parameters chosen (for reports).
         operand_shapes: shapes of the flat value arrays the streams index (functional mode).
         output_shape: shape of the raw output the GON sends index.
+        zero_macs: MACs with a padding zero operand over every pass (exact: every product of
+            the padded problem is scheduled once) [MAC].
     """
 
     dataflow: str
@@ -461,6 +463,7 @@ class Schedule:
     mapping: dict[str, int | str] = field(default_factory=dict)
     operand_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     output_shape: tuple[int, ...] = ()
+    zero_macs: int = 0
 
     @property
     def passes(self) -> int:

@@ -85,12 +85,12 @@ def _static(programs: Sequence[Program], hw: HardwareConfig, functional: bool, *
     machine = Machine.from_hardware(hw)
     if int(machine.latency + machine.hop) > PIPE:
         raise SimulationError(f"latency + hop {int(machine.latency + machine.hop)} > {PIPE}")
-    widths = np.max([p.width for p in programs], axis=0)
+    widths = int(np.max([p.width for p in programs]))
     return Static(
         rows=programs[0].rows,
         cols=programs[0].cols,
         pipe=PIPE,
-        gin_slots=tuple(int(w) for w in widths),  # type: ignore[arg-type]
+        gin_slots=widths,
         link_slots=int(machine.link_words) if any(p.src_left.any() or p.src_up.any()
                                                    for p in programs) else 1,  # fmt: skip
         banks=hw.global_buffer.banks,
@@ -109,7 +109,7 @@ def run_passes(
     values: np.ndarray | None = None,
     n_out: int = 1,
     chunk: int = CHUNK,
-    unroll: int = 4,
+    unroll: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[PassResult], np.ndarray | None, np.ndarray | None]:
     """Simulate passes (independent of each other) to completion.
@@ -136,17 +136,16 @@ def run_passes(
     ids = max(p.bus_ids.shape[-1] for p in programs)
     pes = programs[0].rows * programs[0].cols
     per_batch = max(1, BATCH_ELEMENTS // (pes * length * N_FIELDS))
-    vals = (
-        jnp.asarray(values, jnp.float32)
-        if functional
-        else jnp.zeros((3, 1), jnp.float32)
-    )
+    vals = jnp.zeros((3, 1), jnp.float32)
+    if functional:
+        vals = jnp.zeros((3, _bucket(values.shape[1])), jnp.float32)
+        vals = vals.at[:, : values.shape[1]].set(jnp.asarray(values, jnp.float32))
     st = _static(
         programs,
         hw,
         functional,
         n_values=int(vals.shape[1]),
-        n_out=n_out if functional else 1,
+        n_out=_bucket(n_out) if functional else 1,
     )
     results: list[PassResult] = []
     outs, masks = [], []
@@ -182,8 +181,8 @@ def run_passes(
                 )
             )
         if functional:
-            outs.append(np.asarray(state.out))
-            masks.append(np.asarray(state.written))
+            outs.append(np.asarray(state.out)[:, :n_out])
+            masks.append(np.asarray(state.written)[:, :n_out])
         if progress is not None:
             progress(len(results))
     if functional:

@@ -106,7 +106,7 @@ class Static:
     Attributes:
         rows, cols: the PE array.
         pipe: retire-pipeline slots (at least latency + hop).
-        gin_slots: per stream, the most words a GIN delivers in one cycle (unrolled).
+        gin_slots: the most words a GIN stream delivers in one cycle.
         link_slots: the most words a neighbour link moves in one cycle (unrolled).
         banks: global-buffer banks.
         functional: carry values.
@@ -120,7 +120,7 @@ class Static:
     rows: int
     cols: int
     pipe: int
-    gin_slots: tuple[int, int, int]
+    gin_slots: int
     link_slots: int
     banks: int
     functional: bool = False

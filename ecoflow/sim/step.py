@@ -28,7 +28,7 @@ queued; ``cycle`` stops counting then and the state no longer changes.
 from __future__ import annotations
 
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 
 from ecoflow.dataflows.base import (
     F_FLAGS,
@@ -206,62 +206,69 @@ def deliver(
 
     ``values``: (S, V) flat value arrays the stream elements index (functional mode).
     """
-    recv, pin_recv, ptr = s.recv, s.pin_recv, s.ptr
-    c, stalls, spad, ring = s.counters, s.stalls, s.spad, s.pin_ring
-    busy = jnp.zeros((st.banks,), bool)
-    line_at = jnp.zeros((st.banks,), jnp.int32)
+    slots = st.gin_slots
     banks = jnp.arange(st.banks, dtype=jnp.int32)
     pes = jnp.arange(st.pes)
     n_w = a.stream_row.shape[1]
-    for t, name in enumerate(("ifmap", "filter", "psum")):
-        targets = a.src_gin[t] if t < 2 else a.psum_from_gin
+    targets = jnp.stack([a.src_gin[0], a.src_gin[1], a.psum_from_gin])
+    limit = jnp.stack(
+        [released[0] + a.capacity[0], released[1] + a.capacity[1], s.pin_used + m.queue]
+    )
+    cap = jnp.stack([a.capacity[0], a.capacity[1], m.queue])
+    gin_counter = jnp.array([C_["gin_ifmap"], C_["gin_filter"], C_["gin_psum"]])
+    write_counter = jnp.array([C_["spad_write"], C_["spad_write"], C_["queue_push"]])
+
+    def slot(n: Array, carry: tuple) -> tuple:
+        held, ptr, ok, busy, line_at, c, conflicts, spad, ring = carry
+        t, k = n // slots, n % slots
+        ok = ok | (k == 0)  # each stream starts its cycle afresh
         j = ptr[t]
-        ok = jnp.bool_(True)
-        conflict = jnp.bool_(False)
-        for k in range(st.gin_slots[t]):
-            jj = jnp.minimum(j, n_w - 1)
-            bus = jnp.any((a.bus_ids[t] == a.stream_row[t, jj]) & a.bus_valid[t], axis=-1)
-            pe = jnp.any((a.pe_ids[t] == a.stream_col[t, jj]) & a.pe_valid[t], axis=-1)
-            to = (bus[:, None] & pe).reshape(-1) & targets
-            if t < 2:
-                held = recv[t]
-                full = held - released[t] >= a.capacity[t]
-            else:
-                held = pin_recv
-                full = pin_recv - s.pin_used >= m.queue
-            fits = ~jnp.any(to & full)
-            want = ok & (k < a.width[t]) & (j < a.n_words[t]) & fits
-            bank = a.stream_bank[t, jj]
-            line = a.stream_line[t, jj]
-            hit = banks == bank
-            free_bank = ~jnp.any(hit & busy & (line_at != line))
-            go = want & free_bank
-            conflict = conflict | (want & ~free_bank)
-            busy = busy | (hit & go)
-            line_at = jnp.where(hit & go, line, line_at)
-            got = to & go
-            if st.functional:
-                val = values[t, a.stream_elem[t, jj]]
-                if t < 2:
-                    slot = jnp.where(got, held % a.capacity[t], st.capacity)
-                    spad = spad.at[t, pes, slot].set(val, mode="drop")
-                else:
-                    ring = ring.at[pes, jnp.where(got, held % m.queue, st.queue)].set(
-                        val, mode="drop"
-                    )
-            if t < 2:
-                recv = recv.at[t].add(got)
-            else:
-                pin_recv = pin_recv + got
-            j = j + go
-            ok = go
-            c = _count(c, f"gin_{name}", go)
-            c = _count(c, "gin_delivery", got)
-            c = _count(c, "spad_write" if t < 2 else "queue_push", got)
-        ptr = ptr.at[t].set(j)
-        stalls = stalls.at[S_["bank"]].add(conflict.astype(jnp.int32))
+        jj = jnp.minimum(j, n_w - 1)
+        bus = jnp.any((a.bus_ids[t] == a.stream_row[t, jj]) & a.bus_valid[t], axis=-1)
+        pe = jnp.any((a.pe_ids[t] == a.stream_col[t, jj]) & a.pe_valid[t], axis=-1)
+        to = (bus[:, None] & pe).reshape(-1) & targets[t]
+        fits = ~jnp.any(to & (held[t] >= limit[t]))
+        want = ok & (k < a.width[t]) & (j < a.n_words[t]) & fits
+        hit = banks == a.stream_bank[t, jj]
+        line = a.stream_line[t, jj]
+        go = want & ~jnp.any(hit & busy & (line_at != line))
+        conflicts = conflicts + (want & ~go)
+        busy = busy | (hit & go)
+        line_at = jnp.where(hit & go, line, line_at)
+        got = to & go
+        if st.functional:
+            val = values[t, a.stream_elem[t, jj]]
+            index = held[t] % cap[t]
+            spad_t = jnp.where(got & (t < 2), index, st.capacity)
+            spad = spad.at[jnp.minimum(t, 1), pes, spad_t].set(val, mode="drop")
+            ring = ring.at[pes, jnp.where(got & (t == 2), index, st.queue)].set(val, mode="drop")
+        held = held.at[t].add(got)
+        c = c.at[gin_counter[t]].add(go.astype(jnp.int32))
+        n_got = jnp.sum(got, dtype=jnp.int32)
+        c = c.at[C_["gin_delivery"]].add(n_got).at[write_counter[t]].add(n_got)
+        return held, ptr.at[t].add(go), go, busy, line_at, c, conflicts, spad, ring
+
+    held = jnp.stack([s.recv[0], s.recv[1], s.pin_recv])
+    carry = (
+        held,
+        s.ptr,
+        jnp.bool_(True),
+        jnp.zeros((st.banks,), bool),
+        jnp.zeros((st.banks,), jnp.int32),
+        s.counters,
+        jnp.int32(0),
+        s.spad,
+        s.pin_ring,
+    )
+    held, ptr, _, _, _, c, conflicts, spad, ring = lax.fori_loop(0, 3 * slots, slot, carry)
     return s._replace(
-        recv=recv, pin_recv=pin_recv, ptr=ptr, counters=c, stalls=stalls, spad=spad, pin_ring=ring
+        recv=held[:2],
+        pin_recv=held[2],
+        ptr=ptr,
+        counters=c,
+        stalls=s.stalls.at[S_["bank"]].add(conflicts),
+        spad=spad,
+        pin_ring=ring,
     )
 
 

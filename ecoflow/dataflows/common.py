@@ -1,0 +1,245 @@
+"""Schedule helpers shared by the dataflows: operand layouts, stream ordering, IDs, widths.
+
+:class:`DirectConv` spells out the zero-padded problem of one training phase as a plain
+direct convolution over materialised operands: the padded, zero-inserted input ``(B', C', Hx,
+Wx)``, the dilated filter ``(K, Cg, Rw, Sw)`` and the raw output ``(batch, K, P, Q)``, with the
+flat element ids that streams carry, the structural-zero masks and the functional values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import Stream
+from ecoflow.workloads.layer import Axis, Problem
+
+
+def _positions(axis: Axis) -> np.ndarray:
+    """Index in the padded operand of each data element along one axis (may fall outside)."""
+    return axis.pad[0] + np.arange(axis.size) * axis.dilation
+
+
+@dataclass(frozen=True)
+class DirectConv:
+    """A phase as a direct convolution over padded operands.
+
+    Attributes:
+        problem: the phase.
+        batch: output planes per output channel.
+        K: output channels.
+        Cg: reduced channels per output channel.
+        groups: channel groups.
+        by_batch: groups split the input batch (filter gradients of grouped layers).
+        Hx, Wx: padded input extent.
+        Rw, Sw: dilated filter extent.
+        sh, sw: strides.
+        P, Q: output extent.
+    """
+
+    problem: Problem
+    batch: int
+    K: int
+    Cg: int
+    groups: int
+    by_batch: bool
+    Hx: int
+    Wx: int
+    Rw: int
+    Sw: int
+    sh: int
+    sw: int
+    P: int
+    Q: int
+
+    @classmethod
+    def of(cls, problem: Problem) -> DirectConv:
+        pc = problem.padded
+        h, w = pc.axes
+        return cls(
+            problem=problem,
+            batch=pc.batch,
+            K=pc.out_channels,
+            Cg=pc.in_channels,
+            groups=pc.groups,
+            by_batch=pc.group_axis == "batch",
+            Hx=h.extent,
+            Wx=w.extent,
+            Rw=h.window,
+            Sw=w.window,
+            sh=h.stride,
+            sw=w.stride,
+            P=h.out,
+            Q=w.out,
+        )
+
+    @property
+    def name(self) -> str:
+        return self.problem.layer.name
+
+    @property
+    def kg(self) -> int:
+        """Output channels per group."""
+        return self.K // self.groups
+
+    @property
+    def in_shape(self) -> tuple[int, int, int, int]:
+        g = self.groups
+        if self.by_batch:
+            return (g * self.batch, self.Cg, self.Hx, self.Wx)
+        return (self.batch, g * self.Cg, self.Hx, self.Wx)
+
+    @property
+    def filter_shape(self) -> tuple[int, int, int, int]:
+        return (self.K, self.Cg, self.Rw, self.Sw)
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.K, self.P, self.Q)
+
+    @property
+    def macs(self) -> int:
+        """MACs of the padded problem [MAC]."""
+        return self.batch * self.K * self.Cg * self.P * self.Q * self.Rw * self.Sw
+
+    def ifmap_id(self, i, k, c, h, w):  # noqa: ANN001, ANN201  (NumPy broadcasting)
+        """Flat id of input element for output plane ``(i, k)``, channel ``c``, row/col."""
+        gk = np.asarray(k) // self.kg
+        if self.by_batch:
+            b, ch = gk * self.batch + i, c
+        else:
+            b, ch = i, gk * self.Cg + c
+        _, cc, hh, ww = self.in_shape
+        return ((b * cc + ch) * hh + h) * ww + w
+
+    def filter_id(self, k, c, r, s):  # noqa: ANN001, ANN201
+        """Flat id of a dilated-filter element."""
+        return ((k * self.Cg + c) * self.Rw + r) * self.Sw + s
+
+    def out_id(self, i, k, y, x):  # noqa: ANN001, ANN201
+        """Flat id of a raw-output element."""
+        return ((i * self.K + k) * self.P + y) * self.Q + x
+
+    def zero_hw(self) -> np.ndarray:
+        """(Hx, Wx) True where the padded input holds a padding or inserted zero."""
+        h, w = self.problem.padded.axes
+        rows = np.ones(self.Hx, bool)
+        cols = np.ones(self.Wx, bool)
+        ph, pw = _positions(h), _positions(w)
+        rows[ph[(ph >= 0) & (ph < self.Hx)]] = False
+        cols[pw[(pw >= 0) & (pw < self.Wx)]] = False
+        return rows[:, None] | cols[None, :]
+
+    def zero_rs(self) -> np.ndarray:
+        """(Rw, Sw) True where the dilated filter holds an inserted zero."""
+        h, w = self.problem.padded.axes
+        r = np.arange(self.Rw) % h.tap_dilation != 0
+        s = np.arange(self.Sw) % w.tap_dilation != 0
+        return r[:, None] | s[None, :]
+
+    def values(self, lhs: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Materialise the padded operands from unpadded ones (as ``golden.operands`` lays out).
+
+        Returns:
+            The padded input ``in_shape`` and the dilated filter ``filter_shape``.
+        """
+        h, w = self.problem.padded.axes
+        x = np.zeros(self.in_shape, np.float32)
+        ph, pw = _positions(h), _positions(w)
+        kh = (ph >= 0) & (ph < self.Hx)
+        kw = (pw >= 0) & (pw < self.Wx)
+        x[:, :, ph[kh][:, None], pw[kw][None, :]] = np.asarray(lhs)[:, :, kh][:, :, :, kw]
+        f = np.zeros(self.filter_shape, np.float32)
+        rr = np.arange(h.taps) * h.tap_dilation
+        ss = np.arange(w.taps) * w.tap_dilation
+        f[:, :, rr[:, None], ss[None, :]] = np.asarray(rhs)
+        return x, f
+
+
+def gin_words(phase: str, hw: HardwareConfig) -> dict[str, int]:
+    """GIN words per cycle for each stream.
+
+    Notes:
+        Table 1's two GIN channels carry filters (wide) and ifmaps (narrow) in the forward pass,
+        errors (wide) and filters (narrow) for input gradients, ifmaps (wide) and errors
+        (narrow) for filter gradients. In the padded problems the error is the ifmap operand
+        of ``igrad`` and the filter operand of ``fgrad``. Partial sums return from the global
+        buffer at the GON width.
+    """
+    word = hw.word_bits
+    wide = max(1, hw.noc.gin.wide_width_bits // word)
+    narrow = max(1, hw.noc.gin.narrow_width_bits // word)
+    psum = max(1, hw.noc.gon.width_bits // word)
+    if phase == "forward":
+        return {"ifmap": narrow, "filter": wide, "psum": psum}
+    return {"ifmap": wide, "filter": narrow, "psum": psum}
+
+
+class Keys:
+    """Small integer IDs for hashable keys, in order of first use."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Hashable, int] = {}
+
+    def __call__(self, key: Hashable) -> int:
+        return self._ids.setdefault(key, len(self._ids))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def first_use(elems: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct elements and the earliest time each is used."""
+    order = np.lexsort((when, elems))
+    e, t = elems[order], when[order]
+    keep = np.ones(len(e), bool)
+    keep[1:] = e[1:] != e[:-1]
+    return e[keep], t[keep]
+
+
+def make_stream(
+    elem: np.ndarray, row: np.ndarray, col: np.ndarray, when: np.ndarray, base: int
+) -> Stream:
+    """A GIN stream of distinct ``(row tag, col tag, elem)`` words ordered by first use.
+
+    Words needed earlier go first (ties by tags and element), so the stream order agrees with
+    every receiver's consumption order. Addresses are the pass's buffer offsets: ``base`` plus
+    the word's position (tiles are laid out in the order they are read).
+    """
+    if len(elem) == 0:
+        return Stream.empty()
+    key = np.stack([row, col, elem])
+    order = np.lexsort((elem, col, row))
+    k, t = key[:, order], when[order]
+    keep = np.ones(k.shape[1], bool)
+    keep[1:] = np.any(k[:, 1:] != k[:, :-1], axis=0)
+    # earliest use of each distinct word
+    starts = np.nonzero(keep)[0]
+    t_min = np.minimum.reduceat(t, starts)
+    k = k[:, starts]
+    order = np.lexsort((k[2], k[1], k[0], t_min))
+    k = k[:, order]
+    return Stream(
+        elem=k[2].astype(np.int64),
+        row=k[0].astype(np.int64),
+        col=k[1].astype(np.int64),
+        addr=base + np.arange(k.shape[1], dtype=np.int64),
+    )
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def chunks(n: int, size: int) -> list[range]:
+    """``range(n)`` cut into consecutive pieces of ``size``."""
+    return [range(i, min(n, i + size)) for i in range(0, n, size)]
+
+
+def ideal(macs: int, hw: HardwareConfig) -> int:
+    """MACs spread evenly over every PE, one per cycle [cycles]."""
+    return math.ceil(macs / hw.pes)

@@ -1,0 +1,449 @@
+"""Eyeriss row stationary (``rs``), run on the zero-padded problem of every phase.
+
+The primitive is the 1-D row convolution: PE ``(r, e)`` of a PE set keeps row ``r`` of the
+filters in its filter scratchpad, receives ifmap row ``e * stride + r`` by multicast, slides an
+``S``-wide window along it and produces psum row ``e``; psums of one output row are summed up
+the set's column, one hop per filter row. A set is ``h`` rows (filter rows) by ``ew`` columns
+(output rows).
+
+Mapping (the Eyeriss parameters, chosen by :func:`search`):
+
+* ``p`` filters and ``q`` channels interleaved in each PE (filter scratchpad ``p q S``, ifmap
+  scratchpad ``q S``, psum scratchpad ``p``) and ``n`` images processed one after the other;
+* filters taller than the array are **folded**: the window rows split into chunks of ``h``
+  rows, whose partial sums are accumulated through the global buffer (psum GIN in, GON out);
+  outputs taller than the array are **strip-mined** into strips of ``ew`` output rows;
+* small sets are **replicated**: ``cols // ew`` sets side by side (different filter blocks or
+  strips, sharing ifmap rows by multicast) and ``rows // h`` bands of sets stacked, of which
+  ``chain`` consecutive bands accumulate different channel blocks or window chunks up one
+  column (the top of one band sends its psums to the bottom of the next) and the rest hold
+  different images or filters.
+
+Every multiplication of the padded problem is scheduled exactly once, zeros included (they are
+flagged and zero-gated: they cost a cycle but no multiplier energy). Multicast uses one row ID
+per X-bus and one column ID per PE (Eyeriss): ifmap words are tagged ``(band key, input row)``,
+filter words ``(channel block, window chunk, filter row; filter block)`` and returning psums
+are unicast.
+
+References:
+    Y.-H. Chen, J. Emer, V. Sze, "Eyeriss: A Spatial Architecture for Energy-Efficient Dataflow
+    for Convolutional Neural Networks", ISCA 2016. Y.-H. Chen et al., "Eyeriss: An
+    Energy-Efficient Reconfigurable Accelerator for Deep Convolutional Neural Networks",
+    JSSC 52(1), 2017.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import (
+    AbstractDataflow,
+    CompileError,
+    Ids,
+    OperandTraffic,
+    PassGroup,
+    PassSpec,
+    PeOps,
+    Schedule,
+    build_program,
+    register,
+)
+from ecoflow.dataflows.common import (
+    DirectConv,
+    Keys,
+    ceil_div,
+    gin_words,
+    ideal,
+    make_stream,
+)
+from ecoflow.workloads.layer import Problem
+
+
+@dataclass(frozen=True)
+class RsMapping:
+    """Row-stationary mapping parameters.
+
+    Attributes:
+        h: PE rows per set (filter rows per window chunk).
+        ew: PE columns per set (output rows per strip).
+        chain: stacked bands that accumulate into one column.
+        p: filters interleaved per PE.
+        q: channels interleaved per PE.
+        n: images per set.
+    """
+
+    h: int
+    ew: int
+    chain: int
+    p: int
+    q: int
+    n: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one column of bands computes: images, group, and per set slot (filter block, strip)."""
+
+    group: int
+    images: range
+    slots: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Pass:
+    jobs: tuple[_Job, ...]
+    stage: int
+
+
+class _Plan:
+    """The passes of a problem under one mapping."""
+
+    def __init__(self, d: DirectConv, m: RsMapping, hw: HardwareConfig) -> None:
+        self.d, self.m, self.hw = d, m, hw
+        rows, cols = hw.array.rows, hw.array.cols
+        self.bands = rows // m.h
+        self.groups_v = self.bands // m.chain
+        self.slots_u = cols // m.ew
+        self.n_rc = ceil_div(d.Rw, m.h)
+        self.n_cb = ceil_div(d.Cg, m.q)
+        self.red = self.n_rc * self.n_cb
+        self.stages = ceil_div(self.red, m.chain)
+        n_kb = ceil_div(d.kg, m.p)
+        n_es = ceil_div(d.P, m.ew)
+        jobs = []
+        for g in range(d.groups):
+            for i0 in range(0, d.batch, m.n):
+                images = range(i0, min(d.batch, i0 + m.n))
+                work = list(itertools.product(range(n_kb), range(n_es)))
+                for j in range(0, len(work), self.slots_u):
+                    jobs.append(_Job(g, images, tuple(work[j : j + self.slots_u])))
+        self.jobs = jobs
+        self.columns = [
+            tuple(jobs[j : j + self.groups_v]) for j in range(0, len(jobs), self.groups_v)
+        ]
+
+    def passes(self) -> list[_Pass]:
+        return [_Pass(col, s) for col in self.columns for s in range(self.stages)]
+
+    def filters(self, job: _Job, kb: int) -> range:
+        d, p = self.d, self.m.p
+        return range(job.group * d.kg + kb * p, job.group * d.kg + min(d.kg, (kb + 1) * p))
+
+    def step(self, stage: int, ch: int) -> tuple[range, int] | None:
+        """Channels and window chunk of chained band ``ch`` in a stage (None: idle)."""
+        step = stage * self.m.chain + ch
+        if step >= self.red:
+            return None
+        cb, rc = divmod(step, self.n_rc)
+        return range(cb * self.m.q, min(self.d.Cg, (cb + 1) * self.m.q)), rc
+
+    def descriptor(self, ps: _Pass) -> tuple:
+        """Everything about a pass that shapes its program (not which elements it touches)."""
+        out = []
+        for job in ps.jobs:
+            slots = tuple(
+                (len(self.filters(job, kb)), min(self.m.ew, self.d.P - es * self.m.ew))
+                for kb, es in job.slots
+            )
+            chain = []
+            for ch in range(self.m.chain):
+                st = self.step(ps.stage, ch)
+                chain.append(None if st is None else (len(st[0]), min(self.m.h, self.d.Rw - st[1] * self.m.h)))
+            out.append((len(job.images), slots, tuple(chain)))
+        return (tuple(out), ps.stage > 0, ps.stage == self.stages - 1)
+
+    # ---- one pass -------------------------------------------------------------------------
+    def spec(self, ps: _Pass) -> PassSpec:
+        d, m, hw = self.d, self.m, self.hw
+        rows, cols = hw.array.rows, hw.array.cols
+        pes = rows * cols
+        zero_hw, zero_rs = d.zero_hw(), d.zero_rs()
+        ops = [PeOps.empty() for _ in range(pes)]
+        send_up = np.zeros(pes, bool)
+        from_gin = np.zeros(pes, bool)
+        # multicast keys
+        if_bus, f_bus, f_pe = Keys(), Keys(), Keys()
+        ifmap_bus_ids: list[list[int]] = [[] for _ in range(rows)]
+        filter_bus_ids: list[list[int]] = [[] for _ in range(rows)]
+        ifmap_pe = [[[] for _ in range(cols)] for _ in range(rows)]
+        filter_pe = [[[] for _ in range(cols)] for _ in range(rows)]
+        words = {"ifmap": [], "filter": [], "psum": []}
+
+        for j, job in enumerate(ps.jobs):
+            for ch in range(m.chain):
+                st = self.step(ps.stage, ch)
+                if st is None:
+                    continue
+                chans, rc = st
+                band = j * m.chain + (m.chain - 1 - ch)
+                for rl in range(m.h):
+                    row = band * m.h + m.h - 1 - rl
+                    r = rc * m.h + rl
+                    if r >= d.Rw:
+                        continue
+                    ifmap_bus_ids[row] = [if_bus((job.group, job.images.start, chans.start, rc))]
+                    filter_bus_ids[row] = [f_bus((chans.start, rc, rl))]
+
+        for j, job in enumerate(ps.jobs):
+            for u, (kb, es) in enumerate(job.slots):
+                filt = self.filters(job, kb)
+                for el in range(m.ew):
+                    y = es * m.ew + el
+                    if y >= d.P:
+                        continue
+                    col = u * m.ew + el
+                    # the column of chained bands, bottom to top: (physical row, chans, r)
+                    path = []
+                    for ch in range(m.chain):
+                        st = self.step(ps.stage, ch)
+                        band = j * m.chain + (m.chain - 1 - ch)
+                        for rl in range(m.h):
+                            row = band * m.h + m.h - 1 - rl
+                            r = None if st is None else st[1] * m.h + rl
+                            active = st is not None and r < d.Rw
+                            path.append((row, st[0] if active else None, r if active else None))
+                    act = [i for i, (_, c, _) in enumerate(path) if c is not None]
+                    path = path[act[0] : act[-1] + 1]
+                    for pos, (row, chans, r) in enumerate(path):
+                        p_idx = row * cols + col
+                        has_in = pos > 0 or ps.stage > 0
+                        top = pos == len(path) - 1
+                        send_up[p_idx] = not top
+                        from_gin[p_idx] = pos == 0 and ps.stage > 0
+                        if chans is None:
+                            ops[p_idx] = self._relay(job.images, filt, y)
+                            continue
+                        o, when = self._pe_ops(job.images, filt, chans, r, y, has_in, zero_hw, zero_rs)
+                        ops[p_idx] = o
+                        ifmap_pe[row][col] = [int(y * d.sh + r)]
+                        filter_pe[row][col] = [f_pe((job.group, kb))]
+                        mac = o.mac
+                        words["ifmap"].append(
+                            (o.ifmap[mac], ifmap_bus_ids[row][0], y * d.sh + r, when[mac])
+                        )
+                        words["filter"].append(
+                            (o.filter[mac], filter_bus_ids[row][0], filter_pe[row][col][0], when[mac])
+                        )
+                        if from_gin[p_idx]:
+                            add = ~mac
+                            words["psum"].append((o.out[add], row, col, when[add]))
+        streams = {}
+        base = 0
+        for t in ("ifmap", "filter", "psum"):
+            if words[t]:
+                cat = [np.concatenate([np.broadcast_to(np.asarray(w[i]), w[0].shape) for w in words[t]])
+                       for i in range(4)]  # fmt: skip
+                streams[t] = make_stream(cat[0], cat[1], cat[2], cat[3], base)
+                base += len(streams[t].elem)
+        psum_ids = Ids(
+            [[r] for r in range(rows)], [[[c] for c in range(cols)] for _ in range(rows)]
+        )
+        widths = gin_words(d.problem.phase, hw)
+        return PassSpec(
+            rows=rows,
+            cols=cols,
+            ops=ops,
+            streams=streams,
+            ids={
+                "ifmap": Ids(ifmap_bus_ids, ifmap_pe),
+                "filter": Ids(filter_bus_ids, filter_pe),
+                "psum": psum_ids,
+            },
+            source={t: np.array(["gin"] * pes) for t in ("ifmap", "filter")},
+            capacity={"ifmap": hw.pe.ifmap_spad_entries, "filter": hw.pe.filter_spad_entries},
+            width=widths,
+            send_up=send_up,
+            psum_from_gin=from_gin,
+        )
+
+    def _pe_ops(
+        self,
+        images: range,
+        filt: range,
+        chans: range,
+        r: int,
+        y: int,
+        has_in: bool,
+        zero_hw: np.ndarray,
+        zero_rs: np.ndarray,
+    ) -> tuple[PeOps, np.ndarray]:
+        """One PE's row convolutions: per image and output column, S x q x p MACs then p adds."""
+        d = self.d
+        n, q, p, s_w = len(images), len(chans), len(filt), d.Sw
+        i, x, s, c, f = np.meshgrid(
+            np.asarray(images), np.arange(d.Q), np.arange(s_w), np.asarray(chans),
+            np.arange(p), indexing="ij",
+        )  # fmt: skip
+        k = filt.start + f
+        h = y * d.sh + r
+        w = x * d.sw + s
+        per = s_w * q * p
+        shape = (n, d.Q, per)
+        mac = {
+            "ifmap": d.ifmap_id(i, k, c, h, w).reshape(shape),
+            "filter": d.filter_id(k, c, r, s).reshape(shape),
+            "reg": f.reshape(shape),
+            "first": ((s == 0) & (c == chans.start)).reshape(shape),
+            "send": (((s == s_w - 1) & (c == chans.stop - 1)) & (not has_in)).reshape(shape),
+            "zero": (zero_hw[h, w] | zero_rs[r, s]).reshape(shape),
+            "out": d.out_id(i, k, y, x).reshape(shape),
+        }
+        ia, xa, fa = np.meshgrid(np.asarray(images), np.arange(d.Q), np.arange(p), indexing="ij")
+        a = p if has_in else 0
+        add = {
+            "ifmap": np.zeros((n, d.Q, a), np.int64),
+            "filter": np.zeros((n, d.Q, a), np.int64),
+            "reg": fa[:, :, :a],
+            "first": np.zeros((n, d.Q, a), bool),
+            "send": np.ones((n, d.Q, a), bool),
+            "zero": np.zeros((n, d.Q, a), bool),
+            "out": d.out_id(ia, filt.start + fa, y, xa)[:, :, :a],
+        }
+        cat = {key: np.concatenate([mac[key], add[key]], axis=2).reshape(-1) for key in mac}
+        is_mac = np.concatenate(
+            [np.ones((n, d.Q, per), bool), np.zeros((n, d.Q, a), bool)], axis=2
+        ).reshape(-1)
+        o = PeOps(is_mac, cat["ifmap"], cat["filter"], cat["reg"], cat["first"], cat["send"],
+                  cat["zero"], cat["out"])  # fmt: skip
+        return o, np.arange(len(is_mac))
+
+    def _relay(self, images: range, filt: range, y: int) -> PeOps:
+        """An idle PE between two chained ones: add each incoming psum and pass it up."""
+        d = self.d
+        ia, xa, fa = (a.reshape(-1) for a in np.meshgrid(
+            np.asarray(images), np.arange(d.Q), np.arange(len(filt)), indexing="ij"))  # fmt: skip
+        z = np.zeros(len(ia), np.int64)
+        b = np.zeros(len(ia), bool)
+        return PeOps(b, z, z, fa, ~b, ~b, b, d.out_id(ia, filt.start + fa, y, xa))
+
+    # ---- estimates for the search ---------------------------------------------------------
+    def estimate(self) -> tuple[int, int]:
+        """(cycles, GIN words) of the plan, from its passes' shapes (no programs built)."""
+        d, m = self.d, self.m
+        widths = gin_words(d.problem.phase, self.hw)
+        cycles = words = 0
+        for ps in self.passes():
+            n = len(ps.jobs[0].images)
+            busy = 0
+            if_words = f_words = 0
+            for ch in range(m.chain):
+                st = self.step(ps.stage, ch)
+                if st is None:
+                    continue
+                q = len(st[0])
+                p = min(m.p, d.kg)
+                busy = max(busy, n * d.Q * (d.Sw * q * p + p))
+                h_rows = (min(m.ew, d.P) - 1) * d.sh + m.h
+                if_words += len(ps.jobs) * n * q * h_rows * d.Wx
+                f_words += q * m.h * d.Sw * p * len({kb for job in ps.jobs for kb, _ in job.slots})
+            cycles += max(busy, if_words // widths["ifmap"], f_words // widths["filter"])
+            words += if_words + f_words
+        return cycles, words
+
+
+def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
+    """Choose the mapping with the fewest estimated cycles (then fewest GIN words).
+
+    Candidates respect the scratchpads: ``q S <= ifmap``, ``p q S <= filter``, ``p <= psum``.
+
+    Raises:
+        CompileError: no mapping fits (a filter row wider than the ifmap scratchpad).
+    """
+    pe = hw.pe
+    rows, cols = hw.array.rows, hw.array.cols
+    n_rc = ceil_div(d.Rw, rows)
+    h = ceil_div(d.Rw, n_rc)
+    n_es = ceil_div(d.P, cols)
+    ew = ceil_div(d.P, n_es)
+    if d.Sw > pe.ifmap_spad_entries or d.Sw > pe.filter_spad_entries:
+        raise CompileError(d.name, "pe.ifmap_spad_entries", f"a filter row of {d.Sw} taps does "
+                           f"not fit the scratchpads ({pe.ifmap_spad_entries} ifmap, "
+                           f"{pe.filter_spad_entries} filter entries)")  # fmt: skip
+    best, best_cost = None, None
+    bands = rows // h
+    qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if q <= d.Cg} | {d.Cg}
+                if d.Cg <= 64 else {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64})  # fmt: skip
+    ps = sorted({p for p in (1, 2, 4, 8, 12, 16, 24, 32) if p <= d.kg} | {min(d.kg, 32)})
+    ns = sorted({n for n in (1, 2, 4) if n <= d.batch} | {1})
+    for q in qs:
+        if q * d.Sw > pe.ifmap_spad_entries:
+            continue
+        for p in ps:
+            if p > pe.psum_spad_entries or p * q * d.Sw > pe.filter_spad_entries:
+                continue
+            for n in ns:
+                for chain in range(1, bands + 1):
+                    if chain > ceil_div(d.Cg, q) * n_rc:
+                        break
+                    m = RsMapping(h, ew, chain, p, q, n)
+                    cost = _Plan(d, m, hw).estimate()
+                    if best_cost is None or cost < best_cost:
+                        best, best_cost = m, cost
+    if best is None:
+        raise CompileError(d.name, "pe", "no row-stationary mapping fits the scratchpads")
+    return best
+
+
+@register
+class RowStationary(AbstractDataflow):
+    """Eyeriss row stationary on the zero-padded problems."""
+
+    id = "rs"
+    description = "Eyeriss row stationary (zero-padded igrad/fgrad)"
+
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        if hw.array.interconnect != "multicast":
+            return "row stationary needs a multicast GIN (array.interconnect: multicast)"
+        return None
+
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        return ideal(DirectConv.of(problem).macs, hw)
+
+    def compile(
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        *,
+        exhaustive: bool = False,
+        mapping: RsMapping | None = None,
+    ) -> Schedule:
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        m = mapping or search(d, hw)
+        plan = _Plan(d, m, hw)
+        passes = plan.passes()
+        groups: list[PassGroup] = []
+        if exhaustive:
+            for ps in passes:
+                groups.append(PassGroup(build_program(plan.spec(ps), hw, d.name), 1, ps.stage))
+        else:
+            seen: dict[tuple, list] = {}
+            for ps in passes:
+                key = plan.descriptor(ps)
+                if key in seen:
+                    seen[key][1] += 1
+                else:
+                    seen[key] = [ps, 1]
+            for ps, count in seen.values():
+                groups.append(PassGroup(build_program(plan.spec(ps), hw, d.name), count, ps.stage))
+        n_cols = len(plan.columns)
+        return Schedule(
+            dataflow=self.id,
+            problem=problem,
+            groups=tuple(groups),
+            loops=(("column", n_cols), ("stage", plan.stages)),
+            traffic={
+                "ifmap": OperandTraffic(0, ("column", "stage")),
+                "filter": OperandTraffic(0, ("column", "stage")),
+                "output": OperandTraffic(0, ("column",)),
+            },
+            mapping={"h": m.h, "ew": m.ew, "chain": m.chain, "p": m.p, "q": m.q, "n": m.n,
+                     "bands": plan.bands, "sets_per_band": plan.slots_u},  # fmt: skip
+            operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
+            output_shape=d.out_shape,
+            zero_macs=d.problem.padded.zero_counts().zero_macs,
+        )

@@ -1,0 +1,184 @@
+"""TPU-like output-stationary systolic array (``tpu``) on im2col-lowered problems.
+
+Each phase's zero-padded problem is lowered to a matrix product ``out[m, n] = sum_kk A[m, kk]
+B[kk, n]`` with ``m`` the output pixels (image, row, column), ``kk`` the window positions
+(channel, filter row, filter column) and ``n`` the output channels of one group. A pass is a
+``rows x cols`` tile of the output: PE ``(i, j)`` keeps ``out[m0 + i, n0 + j]`` in its psum
+register and performs ``K_red`` MACs. Row ``i`` of ``A`` enters the left edge and moves right
+one PE per cycle, column ``j`` of ``B`` enters the top edge and moves down; both are fed skewed
+(word ``kk`` of row ``i`` is issued at ``kk + i``) so that matching operands meet. Finished
+outputs drain over the output network to the global buffer. Zeros of the padded problem are
+multiplied like any other operand (zero-gated).
+
+Systolic PEs are modelled as elastic pipeline stages: each operand register has a skid entry
+(``pe.operand_registers`` words), which sustains one word per cycle per link as a lock-step
+array does. The left edge takes the ifmap operand at the narrow GIN width (one word per row
+per cycle), the top edge the filter operand at the wide width (one per column), in every phase:
+the edges are fixed by the array, not by the data type. Grouped layers run group by group (a
+depthwise layer uses one column).
+
+References:
+    N. P. Jouppi et al., "In-Datacenter Performance Analysis of a Tensor Processing Unit",
+    ISCA 2017. A. Samajdar et al., "A Systematic Methodology for Characterizing Scalability of
+    DNN Accelerators using SCALE-Sim", ISPASS 2020 (output-stationary timing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import (
+    AbstractDataflow,
+    Ids,
+    OperandTraffic,
+    PassGroup,
+    PassSpec,
+    PeOps,
+    Schedule,
+    build_program,
+    register,
+)
+from ecoflow.dataflows.common import DirectConv, ceil_div, ideal, make_stream
+from ecoflow.workloads.layer import Problem
+
+
+@dataclass(frozen=True)
+class _Tile:
+    group: int
+    m0: int
+    n0: int
+
+
+class _Plan:
+    def __init__(self, d: DirectConv, hw: HardwareConfig) -> None:
+        self.d, self.hw = d, hw
+        self.rows, self.cols = hw.array.rows, hw.array.cols
+        self.M = d.batch * d.P * d.Q
+        self.kred = d.Cg * d.Rw * d.Sw
+        self.m_tiles = ceil_div(self.M, self.rows)
+        self.n_tiles = ceil_div(d.kg, self.cols)
+
+    def tiles(self) -> list[_Tile]:
+        return [
+            _Tile(g, mt * self.rows, nt * self.cols)
+            for g in range(self.d.groups)
+            for mt in range(self.m_tiles)
+            for nt in range(self.n_tiles)
+        ]
+
+    def descriptor(self, t: _Tile) -> tuple[int, int]:
+        return (min(self.rows, self.M - t.m0), min(self.cols, self.d.kg - t.n0))
+
+    def spec(self, t: _Tile) -> PassSpec:
+        d, hw, rows, cols = self.d, self.hw, self.rows, self.cols
+        pes = rows * cols
+        mi, nj = self.descriptor(t)
+        zero_hw, zero_rs = d.zero_hw(), d.zero_rs()
+        c, r, s = (a.reshape(-1) for a in np.meshgrid(
+            np.arange(d.Cg), np.arange(d.Rw), np.arange(d.Sw), indexing="ij"))  # fmt: skip
+        kk = np.arange(self.kred)
+        ops = [PeOps.empty() for _ in range(pes)]
+        src = {t_: np.array(["none"] * pes, dtype=object) for t_ in ("ifmap", "filter")}
+        a_words, b_words = [], []
+        k_of = t.group * d.kg + t.n0 + np.arange(nj)
+        for i in range(mi):
+            img, rest = divmod(t.m0 + i, d.P * d.Q)
+            y, x = divmod(rest, d.Q)
+            h, w = y * d.sh + r, x * d.sw + s
+            a_elem = d.ifmap_id(img, k_of[0], c, h, w)
+            a_words.append((a_elem, np.full(self.kred, i), np.zeros(self.kred, int), kk + i))
+            for j in range(nj):
+                k = k_of[j]
+                p = i * cols + j
+                first = kk == 0
+                last = kk == self.kred - 1
+                ops[p] = PeOps(
+                    mac=np.ones(self.kred, bool),
+                    ifmap=a_elem,
+                    filter=d.filter_id(k, c, r, s),
+                    reg=np.zeros(self.kred, np.int64),
+                    first=first,
+                    send=last,
+                    zero=zero_hw[h, w] | zero_rs[r, s],
+                    out=np.full(self.kred, d.out_id(img, k, y, x)),
+                )
+                src["ifmap"][p] = "gin" if j == 0 else "left"
+                src["filter"][p] = "gin" if i == 0 else "up"
+        for j in range(nj):
+            b_elem = d.filter_id(k_of[j], c, r, s)
+            b_words.append((b_elem, np.zeros(self.kred, int), np.full(self.kred, j), kk + j))
+        streams = {}
+        a = [np.concatenate(x) for x in zip(*a_words, strict=True)]
+        streams["ifmap"] = make_stream(*a, base=0)
+        b = [np.concatenate(x) for x in zip(*b_words, strict=True)]
+        streams["filter"] = make_stream(*b, base=len(streams["ifmap"].elem))
+        word = hw.word_bits
+        return PassSpec(
+            rows=rows,
+            cols=cols,
+            ops=ops,
+            streams=streams,
+            ids={
+                "ifmap": Ids([[i] for i in range(rows)], [[[0]] * cols for _ in range(rows)]),
+                "filter": Ids([[0]] * rows, [[[j] for j in range(cols)] for _ in range(rows)]),
+            },
+            source=src,
+            capacity={"ifmap": hw.pe.operand_registers, "filter": hw.pe.operand_registers},
+            width={
+                "ifmap": max(1, hw.noc.gin.narrow_width_bits // word),
+                "filter": max(1, hw.noc.gin.wide_width_bits // word),
+            },
+            send_up=np.zeros(pes, bool),
+            psum_from_gin=np.zeros(pes, bool),
+        )
+
+
+@register
+class Systolic(AbstractDataflow):
+    """Output-stationary systolic array on the im2col-lowered, zero-padded problems."""
+
+    id = "tpu"
+    description = "TPU-like output-stationary systolic array (im2col, zero-padded igrad/fgrad)"
+
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        return None
+
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        return ideal(DirectConv.of(problem).macs, hw)
+
+    def compile(
+        self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
+    ) -> Schedule:
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        plan = _Plan(d, hw)
+        tiles = plan.tiles()
+        groups = []
+        if exhaustive:
+            groups = [PassGroup(build_program(plan.spec(t), hw, d.name), 1) for t in tiles]
+        else:
+            seen: dict[tuple[int, int], list] = {}
+            for t in tiles:
+                seen.setdefault(plan.descriptor(t), [t, 0])[1] += 1
+            groups = [
+                PassGroup(build_program(plan.spec(t), hw, d.name), n) for t, n in seen.values()
+            ]
+        return Schedule(
+            dataflow=self.id,
+            problem=problem,
+            groups=tuple(groups),
+            loops=(("group", d.groups), ("m_tile", plan.m_tiles), ("n_tile", plan.n_tiles)),
+            traffic={
+                "ifmap": OperandTraffic(0, ("group", "m_tile")),
+                "filter": OperandTraffic(0, ("group", "n_tile")),
+                "output": OperandTraffic(0, ("group", "m_tile", "n_tile")),
+            },
+            mapping={"M": plan.M, "K_red": plan.kred, "N": d.kg, "m_tiles": plan.m_tiles,
+                     "n_tiles": plan.n_tiles},  # fmt: skip
+            operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
+            output_shape=d.out_shape,
+            zero_macs=d.problem.padded.zero_counts().zero_macs,
+        )

@@ -1,0 +1,174 @@
+"""A layer phase end to end: compile with a dataflow, simulate its passes, add DRAM time.
+
+:func:`simulate` returns a :class:`LayerResult` (cycles, MACs, utilisation, event counts per
+level and action, stall cycles by cause). :func:`run_functional` runs every pass of an
+exhaustive schedule with real values, stage after stage (partial sums of one stage return
+through the global buffer in the next), and returns the raw output the GON wrote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import AbstractDataflow, Schedule
+from ecoflow.dataflows.common import DirectConv
+from ecoflow.memory import pass_traffic
+from ecoflow.sim.run import PassResult, run_passes
+from ecoflow.sim.state import STALLS
+from ecoflow.workloads.layer import Problem
+
+LEVELS = ("alu", "spad", "noc", "gbuf", "dram")
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One layer phase on one dataflow and hardware.
+
+    Attributes:
+        cycles: total cycles, DRAM time between passes included [cycles].
+        ideal_cycles: the dataflow's lower bound [cycles].
+        macs: multiplications issued, zeros included [MAC].
+        zero_macs: of those, with a padding zero operand [MAC].
+        utilization: ``macs / (cycles * PEs)`` [1].
+        time_ms: ``cycles`` at the clock [ms].
+        counts: level -> action -> events.
+        stall_cycles: cause -> stalls (PE-cycles for PE causes, cycles for ``bank``, ``dram``).
+        passes: passes of the layer.
+        distinct_passes: passes simulated.
+        mapping: mapping parameters.
+    """
+
+    cycles: int
+    ideal_cycles: int
+    macs: int
+    zero_macs: int
+    utilization: float
+    time_ms: float
+    counts: dict[str, dict[str, float]]
+    stall_cycles: dict[str, int]
+    passes: int
+    distinct_passes: int
+    mapping: dict[str, int | str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "cycles": self.cycles,
+            "ideal_cycles": self.ideal_cycles,
+            "macs": self.macs,
+            "zero_macs": self.zero_macs,
+            "utilization": self.utilization,
+            "time_ms": self.time_ms,
+            "counts": self.counts,
+            "stall_cycles": self.stall_cycles,
+            "passes": self.passes,
+            "distinct_passes": self.distinct_passes,
+            "mapping": self.mapping,
+        }
+
+
+def combine(
+    schedule: Schedule, results: list[PassResult], hw: HardwareConfig, ideal_cycles: int
+) -> LayerResult:
+    """Totals of a schedule from the results of its distinct passes."""
+    traffic = pass_traffic(schedule, hw)
+    total = dict.fromkeys(results[0].counters, 0) if results else {}
+    stalls = dict.fromkeys(STALLS, 0)
+    stalls["dram"] = 0
+    cycles = traffic[0].dram_cycles if traffic else 0  # the first load is exposed
+    stalls["dram"] += cycles
+    dram_bytes = 0.0
+    for g, r, t in zip(schedule.groups, results, traffic, strict=True):
+        for k, v in r.counters.items():
+            total[k] += g.count * v
+        for k, v in r.stalls.items():
+            stalls[k] += g.count * v
+        cycles += g.count * max(r.cycles, t.dram_cycles)
+        stalls["dram"] += g.count * max(0, t.dram_cycles - r.cycles)
+        dram_bytes += g.count * t.dram_bytes
+    macs = total.get("mac", 0)
+    zero = schedule.zero_macs
+    gin = total.get("gin_ifmap", 0) + total.get("gin_filter", 0) + total.get("gin_psum", 0)
+    counts = {
+        "alu": {"mac": macs - zero, "zero_gated_mac": zero, "add": total.get("add", 0)},
+        "spad": {"read": total.get("spad_read", 0), "write": total.get("spad_write", 0)},
+        "noc": {
+            "gin": gin,
+            "gin_delivery": total.get("gin_delivery", 0),
+            "local": total.get("local", 0),
+            "gon": total.get("gon", 0),
+            "queue_push": total.get("queue_push", 0),
+        },
+        "gbuf": {"read": gin, "write": total.get("gon", 0)},
+        "dram": {"bytes": dram_bytes},
+    }
+    return LayerResult(
+        cycles=int(cycles),
+        ideal_cycles=ideal_cycles,
+        macs=int(macs),
+        zero_macs=int(zero),
+        utilization=macs / (cycles * hw.pes) if cycles else 0.0,
+        time_ms=cycles / (hw.clock_mhz * 1e3),
+        counts=counts,
+        stall_cycles={k: int(v) for k, v in stalls.items()},
+        passes=schedule.passes,
+        distinct_passes=len(schedule.groups),
+        mapping=dict(schedule.mapping),
+    )
+
+
+def simulate(
+    problem: Problem,
+    dataflow: AbstractDataflow,
+    hw: HardwareConfig,
+    *,
+    exhaustive: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> LayerResult:
+    """Compile and simulate one problem (timing mode)."""
+    schedule = dataflow.compile(problem, hw, exhaustive=exhaustive)
+    n = len(schedule.groups)
+    results, _, _ = run_passes(
+        [g.program for g in schedule.groups],
+        hw,
+        progress=None if progress is None else (lambda done: progress(done, n)),
+    )
+    return combine(schedule, results, hw, dataflow.ideal_cycles(problem, hw))
+
+
+def run_functional(
+    schedule: Schedule, hw: HardwareConfig, lhs: np.ndarray, rhs: np.ndarray
+) -> tuple[np.ndarray, list[PassResult]]:
+    """Run every pass of an exhaustive schedule with values, stage by stage.
+
+    Args:
+        schedule: compiled with ``exhaustive=True``.
+        hw: the hardware.
+        lhs, rhs: the phase's unpadded operands (``golden.operands``).
+
+    Returns:
+        The raw output ``schedule.output_shape`` and the pass results.
+    """
+    d = DirectConv.of(schedule.problem)
+    x, f = d.values(lhs, rhs)
+    n_out = math.prod(schedule.output_shape)
+    size = max(x.size, f.size, n_out)
+    out = np.zeros(n_out, np.float32)
+    results: list[PassResult] = []
+    for stage in sorted({g.stage for g in schedule.groups}):
+        groups = [g for g in schedule.groups if g.stage == stage]
+        values = np.zeros((3, size), np.float32)
+        values[0, : x.size] = x.ravel()
+        values[1, : f.size] = f.ravel()
+        values[2, :n_out] = out
+        res, outs, masks = run_passes([g.program for g in groups], hw, values=values, n_out=n_out)
+        assert outs is not None and masks is not None
+        if np.any(masks.sum(0) > 1):
+            raise RuntimeError("two passes of one stage wrote the same output")
+        out = np.where(masks.any(0), (outs * masks).sum(0), out).astype(np.float32)
+        results.extend(res)
+    return out.reshape(schedule.output_shape), results
