@@ -4,8 +4,8 @@ It runs one :class:`~ecoflow.dataflows.base.Program` (the unpadded NumPy arrays)
 :class:`~ecoflow.config.HardwareConfig` with loops over PEs and stream words, and is written to
 be read, not to be fast. Its state, :class:`RefState`, holds the same quantities as
 :class:`ecoflow.sim.state.State`, so :func:`compare` can check the JAX step against it field by
-field, cycle by cycle. Nothing here computes with JAX (the counter names, the pipeline depth and
-the error type are shared with the JAX modules, which import it themselves).
+field, cycle by cycle. Nothing here computes with JAX: the module imports only the counter and
+stall names, the pipeline depth and the error type from the JAX modules (which import JAX).
 
 Machine model. ``PE = rows * cols`` PEs are numbered row-major; the PE *above* PE ``p`` is
 ``p - cols`` and the one *below* ``p + cols``; the *left* neighbour is ``p - 1`` and the *right*
@@ -33,7 +33,9 @@ reads the values of the others from before the sub-step).
    for a MAC or 1 for an add, plus 1 for the register unless the operation is ``first``;
    ``spad_write`` 1. Values: the register becomes (0 if ``first`` else the register) plus the
    product of the two scratchpad operands (MAC) or the head of the psum-in queue (add); the new
-   value rides the pipeline, and a send to the GON writes it to ``out[out_id]`` at once.
+   value rides the pipeline, and a send to the GON writes it to ``out[out_id]`` at once. (A
+   register or output index out of range raises :class:`IndexError` here; the JAX step drops
+   such writes.)
 2. :func:`retire` — every pipeline moves one slot towards 0; the result in slot 0 leaves. A PE
    that sends up pushes it into the psum-in queue of the PE above (counted as ``local``; a PE of
    row 0 that sends up loses it, as in the JAX step); otherwise it enters the PE's own output

@@ -97,16 +97,17 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     c = _count(c, "zero_mac", mac & ((flags & ZERO) != 0))
     c = _count(c, "add", add)
     # operands of a MAC (2) or the queue head of an add (1), plus the register unless it starts
-    c = _count(c, "spad_read", jnp.where(mac, 2, 1) * ready + (ready & ~first))
+    reads = jnp.where(mac, 2, 1) * ready.astype(jnp.int32) + (ready & ~first).astype(jnp.int32)
+    c = _count(c, "spad_read", reads)
     c = _count(c, "spad_write", ready)
 
     slot = jnp.arange(st.pipe, dtype=jnp.int32)[None, :] == (m.latency + m.hop - 1)
     enter = (ready & send)[:, None] & slot
     used = jnp.where(ready[None, :], jnp.stack([op[:, F_FREE_I], op[:, F_FREE_F]]), s.used)
     s = s._replace(
-        pc=s.pc + ready,
+        pc=s.pc + ready.astype(jnp.int32),
         used=used,
-        pin_used=s.pin_used + add,
+        pin_used=s.pin_used + add.astype(jnp.int32),
         pipe=s.pipe | enter,
         counters=c,
         stalls=stalls,
@@ -117,8 +118,8 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     a_val = s.spad[0, pes, op[:, F_SLOT_I]]
     b_val = s.spad[1, pes, op[:, F_SLOT_F]]
     reg_val = s.regs[pes, op[:, F_REG]]
-    q_val = s.pin_ring[pes, (s.pin_used - add) % m.queue]  # queue head before the pop
-    new = jnp.where(first, 0.0, reg_val) + jnp.where(is_mac, a_val * b_val, q_val)
+    q_val = s.pin_ring[pes, (s.pin_used - add.astype(jnp.int32)) % m.queue]  # head before the pop
+    new = jnp.where(first, jnp.float32(0), reg_val) + jnp.where(is_mac, a_val * b_val, q_val)
     regs = s.regs.at[pes, jnp.where(ready, op[:, F_REG], st.regs)].set(new, mode="drop")
     pipe_val = jnp.where(enter, new[:, None], s.pipe_val)
     to_gon = ready & send & ~a.send_up
@@ -138,8 +139,8 @@ def retire(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     c = _count(c, "queue_push", exits)
     new = s._replace(
         pipe=pipe,
-        pin_recv=s.pin_recv + arrive,
-        gon_occ=s.gon_occ + (exits & ~a.send_up),
+        pin_recv=s.pin_recv + arrive.astype(jnp.int32),
+        gon_occ=s.gon_occ + (exits & ~a.send_up).astype(jnp.int32),
         counters=c,
     )
     if not st.functional:
@@ -232,7 +233,7 @@ def deliver(
         hit = banks == a.stream_bank[t, jj]
         line = a.stream_line[t, jj]
         go = want & ~jnp.any(hit & busy & (line_at != line))
-        conflicts = conflicts + (want & ~go)
+        conflicts = conflicts + (want & ~go).astype(jnp.int32)
         busy = busy | (hit & go)
         line_at = jnp.where(hit & go, line, line_at)
         got = to & go
@@ -242,11 +243,11 @@ def deliver(
             spad_t = jnp.where(got & (t < 2), index, st.capacity)
             spad = spad.at[jnp.minimum(t, 1), pes, spad_t].set(val, mode="drop")
             ring = ring.at[pes, jnp.where(got & (t == 2), index, st.queue)].set(val, mode="drop")
-        held = held.at[t].add(got)
+        held = held.at[t].add(got.astype(jnp.int32))
         c = c.at[gin_counter[t]].add(go.astype(jnp.int32))
         n_got = jnp.sum(got, dtype=jnp.int32)
         c = c.at[C_["gin_delivery"]].add(n_got).at[write_counter[t]].add(n_got)
-        return held, ptr.at[t].add(go), go, busy, line_at, c, conflicts, spad, ring
+        return held, ptr.at[t].add(go.astype(jnp.int32)), go, busy, line_at, c, conflicts, spad, ring
 
     held = jnp.stack([s.recv[0], s.recv[1], s.pin_recv])
     carry = (

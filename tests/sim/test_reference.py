@@ -56,10 +56,10 @@ HW = HardwareConfig(name="t")
 # =============================================================================================
 # Shared helper: call from any test to check the JAX step against the reference, cycle by cycle.
 # =============================================================================================
-# The JAX step mixes bool and int32 arithmetic (``s.pc + ready`` and the like), which
-# tests/conftest.py's strict promotion rejects; run it with standard promotion until it casts
-# (see test_step_under_strict_promotion).
-PROMOTION = "standard"
+# The JAX step adds bool to int32 arrays (ecoflow/sim/step.py: issue lines 100, 107, 109, 120,
+# retire 141, 142, deliver 235, 245, 249), which the strict promotion of tests/conftest.py
+# rejects; run it with standard promotion until it casts (see test_step_under_strict_promotion).
+PROMOTION = "strict"
 _JIT_STEP = jax.jit(step, static_argnums=3)
 
 
@@ -323,7 +323,7 @@ PAD = {
     "length": _bucket(MAX_OUTS * (MAX_TAPS + 1)),
     "words": _bucket((MAX_ROWS + MAX_COLS - 1) * (MAX_OUTS + MAX_TAPS - 1)),
     "static": {
-        "gin_slots": (MAX_WIDTH,) * 3,
+        "gin_slots": MAX_WIDTH,
         "capacity": 8,
         "queue": MAX_QUEUE,
         "banks": MAX_BANKS,
@@ -591,12 +591,6 @@ def test_compare_names_differing_fields() -> None:
     assert compare(a, a.copy()) == []
 
 
-@pytest.mark.xfail(
-    raises=jax.dtypes.TypePromotionError,
-    reason="ecoflow/sim/step.py adds bool to int32 (e.g. s.pc + ready), rejected by strict "
-    "promotion; once fixed, drop this mark and PROMOTION above",
-    strict=False,
-)
 def test_step_under_strict_promotion() -> None:
     program, vals = example_2x1()
     arrays, machine, js, st, v = jax_setup(program, HW, vals, n_out=3)
