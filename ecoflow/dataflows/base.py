@@ -264,12 +264,17 @@ class Program:
 def _local_sequences(spec: PassSpec, name: str) -> list[np.ndarray]:
     """Per PE, the element ids it receives from stream ``name`` in order (GIN PEs only)."""
     stream, ids = spec.streams.get(name, Stream.empty()), spec.ids.get(name)
+    if ids is None:
+        return [np.zeros(0, np.int64)] * (spec.rows * spec.cols)
+    col_masks: dict[tuple[int, ...], np.ndarray] = {}
     out = []
     for r in range(spec.rows):
-        bus = np.isin(stream.row, ids.bus[r]) if ids is not None else np.zeros(len(stream), bool)
+        bus = np.isin(stream.row, ids.bus[r])
         for c in range(spec.cols):
-            pe = np.isin(stream.col, ids.pe[r][c]) if ids is not None else bus
-            out.append(stream.elem[bus & pe])
+            key = tuple(ids.pe[r][c])
+            if key not in col_masks:
+                col_masks[key] = np.isin(stream.col, key)
+            out.append(stream.elem[bus & col_masks[key]])
     return out
 
 
@@ -301,9 +306,10 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             continue
         flags = VALID | np.where(o.mac, MAC, 0) | np.where(o.first, FIRST, 0)
         flags = flags | np.where(o.send, SEND, 0) | np.where(o.zero & o.mac, ZERO, 0)
-        ops[p, :n, F_FLAGS] = flags
-        ops[p, :n, F_REG] = o.reg
-        ops[p, :n, F_OUT] = np.where(o.send, o.out, 0)
+        block = np.zeros((N_FIELDS, n), np.int64)  # filled field by field, stored once
+        block[F_FLAGS] = flags
+        block[F_REG] = o.reg
+        block[F_OUT] = np.where(o.send, o.out, 0)
         for t, f_need, f_free, f_slot in (
             ("ifmap", F_NEED_I, F_FREE_I, F_SLOT_I),
             ("filter", F_NEED_F, F_FREE_F, F_SLOT_F),
@@ -325,7 +331,9 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             local = np.where(o.mac, local, -1)
             need = np.maximum.accumulate(local + 1)
             last_use = np.full(len(seq), -1, np.int64)
-            np.maximum.at(last_use, local[o.mac], np.nonzero(o.mac)[0])
+            used_at = np.nonzero(o.mac)[0][::-1]
+            words, latest = np.unique(local[o.mac][::-1], return_index=True)
+            last_use[words] = used_at[latest]
             held_until = np.maximum.accumulate(last_use) if len(seq) else last_use
             free = np.searchsorted(held_until, np.arange(n), side="right")
             free = np.minimum(free, need)  # a word is released only once it has arrived
@@ -338,9 +346,10 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
                 # trailing words nobody uses would never be released; the stream must not hold them
                 raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} receives "
                                    "words it never uses")  # fmt: skip
-            ops[p, :n, f_need] = need
-            ops[p, :n, f_free] = np.where(np.arange(n) == n - 1, len(seq), free)
-            ops[p, :n, f_slot] = np.maximum(local, 0) % spec.capacity[t]
+            block[f_need] = need
+            block[f_free] = np.where(np.arange(n) == n - 1, len(seq), free)
+            block[f_slot] = np.maximum(local, 0) % spec.capacity[t]
+        ops[p, :n] = block.T
     for p, o in enumerate(spec.ops):
         adds = int((~o.mac).sum())
         if adds and not spec.psum_from_gin[p] and p + cols >= pes:

@@ -63,6 +63,12 @@ from ecoflow.dataflows.common import (
 from ecoflow.workloads.layer import Problem
 
 
+def _first_uses(elems: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct elements and their first use (``when`` never decreases along the program)."""
+    e, first = np.unique(elems, return_index=True)
+    return e, when[first]
+
+
 @dataclass(frozen=True)
 class RsMapping:
     """Row-stationary mapping parameters.
@@ -152,7 +158,11 @@ class _Plan:
             chain = []
             for ch in range(self.m.chain):
                 st = self.step(ps.stage, ch)
-                chain.append(None if st is None else (len(st[0]), min(self.m.h, self.d.Rw - st[1] * self.m.h)))
+                chain.append(
+                    None
+                    if st is None
+                    else (len(st[0]), min(self.m.h, self.d.Rw - st[1] * self.m.h))
+                )
             out.append((len(job.images), slots, tuple(chain)))
         return (tuple(out), ps.stage > 0, ps.stage == self.stages - 1)
 
@@ -217,16 +227,18 @@ class _Plan:
                         if chans is None:
                             ops[p_idx] = self._relay(job.images, filt, y)
                             continue
-                        o, when = self._pe_ops(job.images, filt, chans, r, y, has_in, zero_hw, zero_rs)
+                        o, when = self._pe_ops(
+                            job.images, filt, chans, r, y, has_in, zero_hw, zero_rs
+                        )
                         ops[p_idx] = o
                         ifmap_pe[row][col] = [int(y * d.sh + r)]
                         filter_pe[row][col] = [f_pe((job.group, kb))]
                         mac = o.mac
-                        words["ifmap"].append(
-                            (o.ifmap[mac], ifmap_bus_ids[row][0], y * d.sh + r, when[mac])
-                        )
+                        e, w = _first_uses(o.ifmap[mac], when[mac])
+                        words["ifmap"].append((e, ifmap_bus_ids[row][0], y * d.sh + r, w))
+                        e, w = _first_uses(o.filter[mac], when[mac])
                         words["filter"].append(
-                            (o.filter[mac], filter_bus_ids[row][0], filter_pe[row][col][0], when[mac])
+                            (e, filter_bus_ids[row][0], filter_pe[row][col][0], w)
                         )
                         if from_gin[p_idx]:
                             add = ~mac
@@ -309,7 +321,15 @@ class _Plan:
         ).reshape(-1)
         o = PeOps(is_mac, cat["ifmap"], cat["filter"], cat["reg"], cat["first"], cat["send"],
                   cat["zero"], cat["out"])  # fmt: skip
-        return o, np.arange(len(is_mac))
+        # Stream order follows the set's common progress (image, output column, tap), not each
+        # PE's operation count: PEs of one multicast group then always wait for words that
+        # precede any word another receiver is still holding back (no circular wait).
+        tick = (np.arange(n)[:, None, None] * d.Q + np.arange(d.Q)[None, :, None]) * (s_w + 1)
+        when = np.concatenate(
+            [np.broadcast_to(tick + s.reshape(shape), shape),
+             np.broadcast_to(tick + s_w, (n, d.Q, a))], axis=2,
+        ).reshape(-1)  # fmt: skip
+        return o, when
 
     def _relay(self, images: range, filt: range, y: int) -> PeOps:
         """An idle PE between two chained ones: add each incoming psum and pass it up."""
@@ -322,27 +342,44 @@ class _Plan:
 
     # ---- estimates for the search ---------------------------------------------------------
     def estimate(self) -> tuple[int, int]:
-        """(cycles, GIN words) of the plan, from its passes' shapes (no programs built)."""
+        """(cycles, GIN and GON words) of the plan from its passes' shapes (no programs).
+
+        A pass takes at least its busiest PE's operations and each network's words over its
+        width; the estimate is the sum over passes of the largest of these.
+        """
         d, m = self.d, self.m
         widths = gin_words(d.problem.phase, self.hw)
-        cycles = words = 0
-        for ps in self.passes():
-            n = len(ps.jobs[0].images)
-            busy = 0
-            if_words = f_words = 0
+        cols = self.columns
+        n = np.array([len(c[0].images) for c in cols])
+        jobs = np.array([len(c) for c in cols])
+        n_kb = np.array([len({kb for job in c for kb, _ in job.slots}) for c in cols])
+        outs = np.array([
+            sum(len(job.images) * d.Q * len(self.filters(job, kb)) * min(m.ew, d.P - es * m.ew)
+                for job in c for kb, es in job.slots)
+            for c in cols
+        ])  # fmt: skip
+        qs = np.zeros((self.stages, m.chain), np.int64)
+        for stage in range(self.stages):
             for ch in range(m.chain):
-                st = self.step(ps.stage, ch)
-                if st is None:
-                    continue
-                q = len(st[0])
-                p = min(m.p, d.kg)
-                busy = max(busy, n * d.Q * (d.Sw * q * p + p))
-                h_rows = (min(m.ew, d.P) - 1) * d.sh + m.h
-                if_words += len(ps.jobs) * n * q * h_rows * d.Wx
-                f_words += q * m.h * d.Sw * p * len({kb for job in ps.jobs for kb, _ in job.slots})
-            cycles += max(busy, if_words // widths["ifmap"], f_words // widths["filter"])
-            words += if_words + f_words
-        return cycles, words
+                st = self.step(stage, ch)
+                qs[stage, ch] = 0 if st is None else len(st[0])
+        p = min(m.p, d.kg)
+        q_max = qs.max(axis=1)[None, :]
+        q_sum = qs.sum(axis=1)[None, :]
+        busy = n[:, None] * d.Q * (d.Sw * q_max * p + p)
+        h_rows = (min(m.ew, d.P) - 1) * d.sh + m.h
+        if_words = (jobs * n)[:, None] * q_sum * h_rows * d.Wx
+        f_words = q_sum * m.h * d.Sw * p * n_kb[:, None]
+        psum_in = np.where(np.arange(self.stages)[None, :] > 0, outs[:, None], 0)
+        cost = np.maximum.reduce([
+            busy,
+            if_words // widths["ifmap"],
+            np.broadcast_to(f_words // widths["filter"], busy.shape),
+            np.broadcast_to(outs[:, None] // widths["psum"], busy.shape),
+            psum_in // widths["psum"],
+        ])  # fmt: skip
+        words = if_words.sum() + f_words.sum() + outs.sum() * self.stages + psum_in.sum()
+        return int(cost.sum()), int(words)
 
 
 def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
@@ -441,8 +478,16 @@ class RowStationary(AbstractDataflow):
                 "filter": OperandTraffic(0, ("column", "stage")),
                 "output": OperandTraffic(0, ("column",)),
             },
-            mapping={"h": m.h, "ew": m.ew, "chain": m.chain, "p": m.p, "q": m.q, "n": m.n,
-                     "bands": plan.bands, "sets_per_band": plan.slots_u},  # fmt: skip
+            mapping={
+                "h": m.h,
+                "ew": m.ew,
+                "chain": m.chain,
+                "p": m.p,
+                "q": m.q,
+                "n": m.n,
+                "bands": plan.bands,
+                "sets_per_band": plan.slots_u,
+            },  # fmt: skip
             operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
             output_shape=d.out_shape,
             zero_macs=d.problem.padded.zero_counts().zero_macs,

@@ -176,8 +176,13 @@ class Systolic(AbstractDataflow):
                 "filter": OperandTraffic(0, ("group", "n_tile")),
                 "output": OperandTraffic(0, ("group", "m_tile", "n_tile")),
             },
-            mapping={"M": plan.M, "K_red": plan.kred, "N": d.kg, "m_tiles": plan.m_tiles,
-                     "n_tiles": plan.n_tiles},  # fmt: skip
+            mapping={
+                "M": plan.M,
+                "K_red": plan.kred,
+                "N": d.kg,
+                "m_tiles": plan.m_tiles,
+                "n_tiles": plan.n_tiles,
+            },  # fmt: skip
             operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
             output_shape=d.out_shape,
             zero_macs=d.problem.padded.zero_counts().zero_macs,

@@ -25,6 +25,7 @@ from ecoflow.sim.state import (
     STALLS,
     Machine,
     PassArrays,
+    TIMING_FIELDS,
     State,
     Static,
     init_state,
@@ -81,18 +82,22 @@ def _advance(
     return jax.vmap(one)(arrays, state)
 
 
-def _static(programs: Sequence[Program], hw: HardwareConfig, functional: bool, **sizes: int) -> Static:
+def _static(
+    programs: Sequence[Program], hw: HardwareConfig, functional: bool, **sizes: int
+) -> Static:
     machine = Machine.from_hardware(hw)
     if int(machine.latency + machine.hop) > PIPE:
         raise SimulationError(f"latency + hop {int(machine.latency + machine.hop)} > {PIPE}")
-    widths = int(np.max([p.width for p in programs]))
+    active = np.max([p.width * (p.n_words > 0) for p in programs], axis=0)
+    widths = tuple(int(w) for w in active)
     return Static(
         rows=programs[0].rows,
         cols=programs[0].cols,
         pipe=PIPE,
         gin_slots=widths,
-        link_slots=int(machine.link_words) if any(p.src_left.any() or p.src_up.any()
-                                                   for p in programs) else 1,  # fmt: skip
+        link_slots=int(machine.link_words)
+        if any(p.src_left.any() or p.src_up.any() for p in programs)
+        else 1,  # fmt: skip
         banks=hw.global_buffer.banks,
         functional=functional,
         capacity=_bucket(max(int(p.capacity.max()) for p in programs), 1) if functional else 1,
@@ -135,7 +140,8 @@ def run_passes(
     words = _bucket(max(p.stream_row.shape[1] for p in programs))
     ids = max(p.bus_ids.shape[-1] for p in programs)
     pes = programs[0].rows * programs[0].cols
-    per_batch = max(1, BATCH_ELEMENTS // (pes * length * N_FIELDS))
+    fields = N_FIELDS if functional else TIMING_FIELDS
+    per_batch = max(1, BATCH_ELEMENTS // (pes * length * fields))
     vals = jnp.zeros((3, 1), jnp.float32)
     if functional:
         vals = jnp.zeros((3, _bucket(values.shape[1])), jnp.float32)
@@ -151,7 +157,7 @@ def run_passes(
     outs, masks = [], []
     for start in range(0, len(programs), per_batch):
         batch = programs[start : start + per_batch]
-        padded = [to_arrays(p, length, words, ids) for p in batch]
+        padded = [to_arrays(p, length, words, ids, functional) for p in batch]
         arrays = PassArrays(**{k: jnp.asarray(np.stack([d[k] for d in padded])) for k in padded[0]})
         state = jax.vmap(lambda n: init_state(st, n))(arrays.n_ops)
         last = None

@@ -43,13 +43,14 @@ STALLS = (
     "bank",  # a GIN word held back by a global-buffer bank conflict [cycles]
 )
 C_ = {name: i for i, name in enumerate(COUNTERS)}
+TIMING_FIELDS = 5  # F_FLAGS .. F_FREE_F: all a timing run reads
 S_ = {name: i for i, name in enumerate(STALLS)}
 
 
 class PassArrays(NamedTuple):
     """A program as JAX arrays (see :class:`ecoflow.dataflows.base.Program` for the fields)."""
 
-    ops: Array  # (PE, L, F) int32
+    ops: Array  # (L, PE, F) int32
     n_ops: Array  # (PE,) int32
     src_gin: Array  # (T, PE) bool
     src_left: Array  # (T, PE) bool
@@ -106,7 +107,7 @@ class Static:
     Attributes:
         rows, cols: the PE array.
         pipe: retire-pipeline slots (at least latency + hop).
-        gin_slots: the most words a GIN stream delivers in one cycle.
+        gin_slots: per stream, the most words it delivers in one cycle (0: no words).
         link_slots: the most words a neighbour link moves in one cycle (unrolled).
         banks: global-buffer banks.
         functional: carry values.
@@ -120,7 +121,7 @@ class Static:
     rows: int
     cols: int
     pipe: int
-    gin_slots: int
+    gin_slots: tuple[int, int, int]
     link_slots: int
     banks: int
     functional: bool = False
@@ -206,13 +207,21 @@ def init_state(st: Static, n_ops: Array) -> State:
     )
 
 
-def to_arrays(program: object, length: int, words: int, ids: int) -> dict[str, np.ndarray]:
-    """A program's arrays padded to ``length`` operations, ``words`` stream words, ``ids`` IDs."""
+def to_arrays(
+    program: object, length: int, words: int, ids: int, functional: bool = True
+) -> dict[str, np.ndarray]:
+    """A program's arrays padded to ``length`` operations, ``words`` stream words, ``ids`` IDs.
+
+    The operations are laid out ``(op, PE, field)`` (PEs in step read neighbouring memory) and,
+    for timing runs, only the fields up to ``F_REG`` are kept.
+    """
     out = {}
     for name in PassArrays._fields:
         a = np.asarray(getattr(program, name))
         if name == "ops":
-            a = np.pad(a, ((0, 0), (0, length - a.shape[1]), (0, 0)))
+            a = a if functional else a[:, :, :TIMING_FIELDS]
+            a = np.pad(a, ((0, 0), (0, length - a.shape[1]), (0, 0))).transpose(1, 0, 2)
+            a = np.ascontiguousarray(a)
         elif name.startswith("stream_"):
             a = np.pad(a, ((0, 0), (0, words - a.shape[1])))
         elif name in ("bus_ids", "bus_valid", "pe_ids", "pe_valid"):

@@ -48,6 +48,9 @@ from ecoflow.dataflows.base import (
 from ecoflow.sim.state import C_, S_, Machine, PassArrays, State, Static
 
 
+UNROLL_SLOTS = 5  # unroll the GIN slot loop up to this width (compile time grows with it)
+
+
 def _from_prev(x: Array, k: int) -> Array:
     """``y[p] = x[p - k]`` along the first axis (zeros where ``p < k``)."""
     pad = jnp.zeros((k, *x.shape[1:]), x.dtype)
@@ -60,14 +63,17 @@ def _from_next(x: Array, k: int) -> Array:
     return jnp.concatenate([x[k:], pad], axis=0)
 
 
-def _count(counters: Array, name: str, amount: Array) -> Array:
-    return counters.at[C_[name]].add(jnp.sum(amount, dtype=jnp.int32))
+def _bump(vector: Array, index: dict[str, int], amounts: dict[str, Array]) -> Array:
+    """Add the summed ``amounts`` to the named entries of a counter vector (one add)."""
+    zero = jnp.int32(0)
+    parts = {index[k]: jnp.sum(v, dtype=jnp.int32) for k, v in amounts.items()}
+    return vector + jnp.stack([parts.get(i, zero) for i in range(len(index))])
 
 
 def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     """Sub-step 1: issue at most one operation per PE."""
-    n_len = a.ops.shape[1]
-    op = jnp.take_along_axis(a.ops, jnp.minimum(s.pc, n_len - 1)[:, None, None], axis=1)[:, 0]
+    n_len = a.ops.shape[0]
+    op = a.ops[jnp.minimum(s.pc, n_len - 1), jnp.arange(st.pes)]  # (PE, F)
     flags = op[:, F_FLAGS]
     active = s.pc < a.n_ops
     is_mac = (flags & MAC) != 0
@@ -85,21 +91,28 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
 
     wait = active & ~ready
     stalls = s.stalls
-    stalls = stalls.at[S_["ifmap"]].add(jnp.sum(wait & ~have_i, dtype=jnp.int32))
-    stalls = stalls.at[S_["filter"]].add(jnp.sum(wait & have_i & ~have_f, dtype=jnp.int32))
-    stalls = stalls.at[S_["psum"]].add(jnp.sum(wait & have_i & have_f & ~have_p, dtype=jnp.int32))
-    stalls = stalls.at[S_["output"]].add(jnp.sum(wait & have_i & have_f & have_p, dtype=jnp.int32))
+    stalls = _bump(
+        stalls,
+        S_,
+        {
+            "ifmap": wait & ~have_i,
+            "filter": wait & have_i & ~have_f,
+            "psum": wait & have_i & have_f & ~have_p,
+            "output": wait & have_i & have_f & have_p,
+        },
+    )
 
     mac = ready & is_mac
     add = ready & ~is_mac
     c = s.counters
-    c = _count(c, "mac", mac)
-    c = _count(c, "zero_mac", mac & ((flags & ZERO) != 0))
-    c = _count(c, "add", add)
+    zero = mac & ((flags & ZERO) != 0)
     # operands of a MAC (2) or the queue head of an add (1), plus the register unless it starts
     reads = jnp.where(mac, 2, 1) * ready.astype(jnp.int32) + (ready & ~first).astype(jnp.int32)
-    c = _count(c, "spad_read", reads)
-    c = _count(c, "spad_write", ready)
+    c = _bump(
+        c,
+        C_,
+        {"mac": mac, "zero_mac": zero, "add": add, "spad_read": reads, "spad_write": ready},
+    )
 
     slot = jnp.arange(st.pipe, dtype=jnp.int32)[None, :] == (m.latency + m.hop - 1)
     enter = (ready & send)[:, None] & slot
@@ -135,8 +148,7 @@ def retire(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     pipe = jnp.concatenate([s.pipe[:, 1:], jnp.zeros_like(s.pipe[:, :1])], axis=1)
     up = exits & a.send_up
     arrive = _from_next(up, st.cols)
-    c = _count(s.counters, "local", up)
-    c = _count(c, "queue_push", exits)
+    c = _bump(s.counters, C_, {"local": up, "queue_push": exits})
     new = s._replace(
         pipe=pipe,
         pin_recv=s.pin_recv + arrive.astype(jnp.int32),
@@ -157,7 +169,7 @@ def drain(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     del a, st
     before = jnp.cumsum(s.gon_occ) - s.gon_occ
     take = jnp.clip(m.gon_words - before, 0, s.gon_occ)
-    return s._replace(gon_occ=s.gon_occ - take, counters=_count(s.counters, "gon", take))
+    return s._replace(gon_occ=s.gon_occ - take, counters=_bump(s.counters, C_, {"gon": take}))
 
 
 def release(a: PassArrays, s: State, st: Static) -> Array:
@@ -180,8 +192,7 @@ def forward(a: PassArrays, m: Machine, s: State, st: Static, released: Array) ->
     limit = jnp.minimum(jnp.minimum(s.recv + m.link_words, src), released + a.capacity[:, None])
     recv = jnp.where(neighbour, jnp.maximum(s.recv, limit), s.recv)
     moved = recv - s.recv
-    c = _count(s.counters, "local", moved)
-    c = _count(c, "spad_write", moved)
+    c = _bump(s.counters, C_, {"local": moved, "spad_write": moved})
     new = s._replace(recv=recv, counters=c)
     if not st.functional:
         return new
@@ -207,67 +218,68 @@ def deliver(
 
     ``values``: (S, V) flat value arrays the stream elements index (functional mode).
     """
-    slots = st.gin_slots
     banks = jnp.arange(st.banks, dtype=jnp.int32)
     pes = jnp.arange(st.pes)
     n_w = a.stream_row.shape[1]
-    targets = jnp.stack([a.src_gin[0], a.src_gin[1], a.psum_from_gin])
-    limit = jnp.stack(
-        [released[0] + a.capacity[0], released[1] + a.capacity[1], s.pin_used + m.queue]
-    )
-    cap = jnp.stack([a.capacity[0], a.capacity[1], m.queue])
-    gin_counter = jnp.array([C_["gin_ifmap"], C_["gin_filter"], C_["gin_psum"]])
-    write_counter = jnp.array([C_["spad_write"], C_["spad_write"], C_["queue_push"]])
+    held = [s.recv[0], s.recv[1], s.pin_recv]
+    limit = [released[0] + a.capacity[0], released[1] + a.capacity[1], s.pin_used + m.queue]
+    cap = [a.capacity[0], a.capacity[1], m.queue]
+    targets = [a.src_gin[0], a.src_gin[1], a.psum_from_gin]
+    ptr, c, spad, ring = s.ptr, s.counters, s.spad, s.pin_ring
+    busy = jnp.zeros((st.banks,), bool)
+    line_at = jnp.zeros((st.banks,), jnp.int32)
+    conflicts = jnp.int32(0)
+    for t, name in enumerate(("ifmap", "filter", "psum")):
+        if st.gin_slots[t] == 0:
+            continue
+        bus_ids, bus_valid = a.bus_ids[t], a.bus_valid[t]
+        pe_ids, pe_valid = a.pe_ids[t], a.pe_valid[t]
+        full = held[t] >= limit[t]
 
-    def slot(n: Array, carry: tuple) -> tuple:
-        held, ptr, ok, busy, line_at, c, conflicts, spad, ring = carry
-        t, k = n // slots, n % slots
-        ok = ok | (k == 0)  # each stream starts its cycle afresh
-        j = ptr[t]
-        jj = jnp.minimum(j, n_w - 1)
-        bus = jnp.any((a.bus_ids[t] == a.stream_row[t, jj]) & a.bus_valid[t], axis=-1)
-        pe = jnp.any((a.pe_ids[t] == a.stream_col[t, jj]) & a.pe_valid[t], axis=-1)
-        to = (bus[:, None] & pe).reshape(-1) & targets[t]
-        fits = ~jnp.any(to & (held[t] >= limit[t]))
-        want = ok & (k < a.width[t]) & (j < a.n_words[t]) & fits
-        hit = banks == a.stream_bank[t, jj]
-        line = a.stream_line[t, jj]
-        go = want & ~jnp.any(hit & busy & (line_at != line))
-        conflicts = conflicts + (want & ~go).astype(jnp.int32)
-        busy = busy | (hit & go)
-        line_at = jnp.where(hit & go, line, line_at)
-        got = to & go
-        if st.functional:
-            val = values[t, a.stream_elem[t, jj]]
-            index = held[t] % cap[t]
-            spad_t = jnp.where(got & (t < 2), index, st.capacity)
-            spad = spad.at[jnp.minimum(t, 1), pes, spad_t].set(val, mode="drop")
-            ring = ring.at[pes, jnp.where(got & (t == 2), index, st.queue)].set(val, mode="drop")
-        held = held.at[t].add(got.astype(jnp.int32))
-        c = c.at[gin_counter[t]].add(go.astype(jnp.int32))
-        n_got = jnp.sum(got, dtype=jnp.int32)
-        c = c.at[C_["gin_delivery"]].add(n_got).at[write_counter[t]].add(n_got)
-        return held, ptr.at[t].add(go.astype(jnp.int32)), go, busy, line_at, c, conflicts, spad, ring
+        def slot(k: Array, carry: tuple, t: int = t) -> tuple:
+            got_n, j, ok, busy, line_at, conflicts, full, spad, ring = carry
+            jj = jnp.minimum(j, n_w - 1)
+            bus = jnp.any((bus_ids == a.stream_row[t, jj]) & bus_valid, axis=-1)
+            pe = jnp.any((pe_ids == a.stream_col[t, jj]) & pe_valid, axis=-1)
+            to = (bus[:, None] & pe).reshape(-1) & targets[t]
+            want = ok & (k < a.width[t]) & (j < a.n_words[t]) & ~jnp.any(to & full)
+            hit = banks == a.stream_bank[t, jj]
+            line = a.stream_line[t, jj]
+            go = want & ~jnp.any(hit & busy & (line_at != line))
+            conflicts = conflicts + (want & ~go).astype(jnp.int32)
+            busy = busy | (hit & go)
+            line_at = jnp.where(hit & go, line, line_at)
+            got = to & go
+            if st.functional:
+                val = values[t, a.stream_elem[t, jj]]
+                index = jnp.where(
+                    got, (held[t] + got_n) % cap[t], st.capacity if t < 2 else st.queue
+                )
+                if t < 2:
+                    spad = spad.at[t, pes, index].set(val, mode="drop")
+                else:
+                    ring = ring.at[pes, index].set(val, mode="drop")
+            got_n = got_n + got.astype(jnp.int32)
+            full = held[t] + got_n >= limit[t]
+            return got_n, j + go.astype(jnp.int32), go, busy, line_at, conflicts, full, spad, ring
 
-    held = jnp.stack([s.recv[0], s.recv[1], s.pin_recv])
-    carry = (
-        held,
-        s.ptr,
-        jnp.bool_(True),
-        jnp.zeros((st.banks,), bool),
-        jnp.zeros((st.banks,), jnp.int32),
-        s.counters,
-        jnp.int32(0),
-        s.spad,
-        s.pin_ring,
-    )
-    held, ptr, _, _, _, c, conflicts, spad, ring = lax.fori_loop(0, 3 * slots, slot, carry)
+        carry = (jnp.zeros_like(held[t]), ptr[t], jnp.bool_(True), busy, line_at, conflicts,
+                 full, spad, ring)  # fmt: skip
+        got_n, j, _, busy, line_at, conflicts, _, spad, ring = lax.fori_loop(
+            0, st.gin_slots[t], slot, carry, unroll=st.gin_slots[t] <= UNROLL_SLOTS
+        )
+        sent = j - ptr[t]
+        n_got = jnp.sum(got_n, dtype=jnp.int32)
+        written = "spad_write" if t < 2 else "queue_push"
+        c = _bump(c, C_, {f"gin_{name}": sent, "gin_delivery": n_got, written: n_got})
+        held[t] = held[t] + got_n
+        ptr = ptr.at[t].set(j)
     return s._replace(
-        recv=held[:2],
+        recv=jnp.stack(held[:2]),
         pin_recv=held[2],
         ptr=ptr,
         counters=c,
-        stalls=s.stalls.at[S_["bank"]].add(conflicts),
+        stalls=_bump(s.stalls, S_, {"bank": conflicts}),
         spad=spad,
         pin_ring=ring,
     )

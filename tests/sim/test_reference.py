@@ -323,7 +323,7 @@ PAD = {
     "length": _bucket(MAX_OUTS * (MAX_TAPS + 1)),
     "words": _bucket((MAX_ROWS + MAX_COLS - 1) * (MAX_OUTS + MAX_TAPS - 1)),
     "static": {
-        "gin_slots": MAX_WIDTH,
+        "gin_slots": (MAX_WIDTH, MAX_WIDTH, MAX_WIDTH),
         "capacity": 8,
         "queue": MAX_QUEUE,
         "banks": MAX_BANKS,
