@@ -56,6 +56,7 @@ class LayerResult:
     mapping: dict[str, int | str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """The result as JSON-ready data."""
         return {
             "cycles": self.cycles,
             "ideal_cycles": self.ideal_cycles,
@@ -148,7 +149,8 @@ def run_functional(
     Args:
         schedule: compiled with ``exhaustive=True``.
         hw: the hardware.
-        lhs, rhs: the phase's unpadded operands (``golden.operands``).
+        lhs: the phase's unpadded input operand (``golden.operands``).
+        rhs: the phase's unpadded filter operand.
 
     Returns:
         The raw output ``schedule.output_shape`` and the pass results.

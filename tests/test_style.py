@@ -20,8 +20,20 @@ def test_ruff_lint_and_format(root: Path) -> None:
 def test_workloads_and_config_do_not_import_plotting() -> None:
     code = (
         "import sys, ecoflow.config, ecoflow.workloads.networks, ecoflow.workloads.zeros, "
-        "ecoflow.analysis.dataset; "
+        "ecoflow.analysis.dataset, ecoflow.dataflows, ecoflow.sim.run, ecoflow.sim.reference, "
+        "ecoflow.evaluate; "
         "bad = [m for m in ('matplotlib', 'seaborn', 'keras') if m in sys.modules]; "
         "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_simulator_imports_flow_one_way() -> None:
+    """``dataflows`` never imports ``sim``; ``sim`` never imports ``evaluate`` or ``memory``."""
+    code = (
+        "import sys, ecoflow.dataflows; "
+        "assert not [m for m in sys.modules if m.startswith('ecoflow.sim')]; "
+        "import ecoflow.sim.run; "
+        "assert 'ecoflow.evaluate' not in sys.modules and 'ecoflow.memory' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

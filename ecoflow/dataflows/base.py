@@ -100,12 +100,14 @@ class PeOps:
 
     @classmethod
     def empty(cls) -> PeOps:
+        """No operations."""
         z = np.zeros(0, np.int64)
         b = np.zeros(0, bool)
         return cls(b, z, z, z, b, b, b, z)
 
     @classmethod
     def concat(cls, parts: list[PeOps]) -> PeOps:
+        """The operations of ``parts`` one after the other."""
         if not parts:
             return cls.empty()
         return cls(
@@ -134,6 +136,7 @@ class Stream:
 
     @classmethod
     def empty(cls) -> Stream:
+        """No words."""
         z = np.zeros(0, np.int64)
         return cls(z, z, z, z)
 
@@ -155,6 +158,7 @@ class Ids:
 
     @classmethod
     def none(cls, rows: int, cols: int) -> Ids:
+        """No IDs on any X-bus or PE (a stream nobody receives)."""
         return cls([[] for _ in range(rows)], [[[] for _ in range(cols)] for _ in range(rows)])
 
 
@@ -502,6 +506,10 @@ class AbstractDataflow(abc.ABC):
         """Compile a problem into passes (distinct ones, or every one when ``exhaustive``)."""
 
     @abc.abstractmethod
+    def pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """Every pass of the problem in its readable form (what ``compile`` builds from)."""
+
+    @abc.abstractmethod
     def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
         """Lower bound on the cycles: the MACs it schedules spread over every PE [cycles]."""
 
@@ -536,7 +544,20 @@ def get(name: str) -> AbstractDataflow:
 
 
 __all__ = [
-    "OPERANDS", "STREAMS", "AbstractDataflow", "CompileError", "Ids", "OperandTraffic",
-    "PassGroup", "PassSpec", "PeOps", "Program", "Schedule", "Stream", "build_program", "get",
-    "register", "Phase",
+    "OPERANDS",
+    "STREAMS",
+    "AbstractDataflow",
+    "CompileError",
+    "Ids",
+    "OperandTraffic",
+    "PassGroup",
+    "PassSpec",
+    "PeOps",
+    "Phase",
+    "Program",
+    "Schedule",
+    "Stream",
+    "build_program",
+    "get",
+    "register",
 ]  # fmt: skip

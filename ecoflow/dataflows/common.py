@@ -58,6 +58,7 @@ class DirectConv:
 
     @classmethod
     def of(cls, problem: Problem) -> DirectConv:
+        """The direct convolution of a problem's padded form."""
         pc = problem.padded
         h, w = pc.axes
         return cls(
@@ -79,6 +80,7 @@ class DirectConv:
 
     @property
     def name(self) -> str:
+        """The layer's name."""
         return self.problem.layer.name
 
     @property
@@ -88,6 +90,7 @@ class DirectConv:
 
     @property
     def in_shape(self) -> tuple[int, int, int, int]:
+        """Shape of the padded input ``(B', C', Hx, Wx)``."""
         g = self.groups
         if self.by_batch:
             return (g * self.batch, self.Cg, self.Hx, self.Wx)
@@ -95,10 +98,12 @@ class DirectConv:
 
     @property
     def filter_shape(self) -> tuple[int, int, int, int]:
+        """Shape of the dilated filter ``(K, Cg, Rw, Sw)``."""
         return (self.K, self.Cg, self.Rw, self.Sw)
 
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
+        """Shape of the raw output ``(batch, K, P, Q)``."""
         return (self.batch, self.K, self.P, self.Q)
 
     @property
@@ -106,7 +111,7 @@ class DirectConv:
         """MACs of the padded problem [MAC]."""
         return self.batch * self.K * self.Cg * self.P * self.Q * self.Rw * self.Sw
 
-    def ifmap_id(self, i, k, c, h, w):  # noqa: ANN001, ANN201  (NumPy broadcasting)
+    def ifmap_id(self, i, k, c, h, w):
         """Flat id of input element for output plane ``(i, k)``, channel ``c``, row/col."""
         gk = np.asarray(k) // self.kg
         if self.by_batch:
@@ -116,11 +121,11 @@ class DirectConv:
         _, cc, hh, ww = self.in_shape
         return ((b * cc + ch) * hh + h) * ww + w
 
-    def filter_id(self, k, c, r, s):  # noqa: ANN001, ANN201
+    def filter_id(self, k, c, r, s):
         """Flat id of a dilated-filter element."""
         return ((k * self.Cg + c) * self.Rw + r) * self.Sw + s
 
-    def out_id(self, i, k, y, x):  # noqa: ANN001, ANN201
+    def out_id(self, i, k, y, x):
         """Flat id of a raw-output element."""
         return ((i * self.K + k) * self.P + y) * self.Q + x
 
@@ -186,6 +191,7 @@ class Keys:
         self._ids: dict[Hashable, int] = {}
 
     def __call__(self, key: Hashable) -> int:
+        """The ID of ``key`` (a new one for a new key)."""
         return self._ids.setdefault(key, len(self._ids))
 
     def __len__(self) -> int:
@@ -232,6 +238,7 @@ def make_stream(
 
 
 def ceil_div(a: int, b: int) -> int:
+    """``ceil(a / b)`` for positive integers."""
     return -(-a // b)
 
 

@@ -247,8 +247,12 @@ class _Plan:
         base = 0
         for t in ("ifmap", "filter", "psum"):
             if words[t]:
-                cat = [np.concatenate([np.broadcast_to(np.asarray(w[i]), w[0].shape) for w in words[t]])
-                       for i in range(4)]  # fmt: skip
+                cat = [
+                    np.concatenate(
+                        [np.broadcast_to(np.asarray(w[i]), w[0].shape) for w in words[t]]
+                    )
+                    for i in range(4)
+                ]
                 streams[t] = make_stream(cat[0], cat[1], cat[2], cat[3], base)
                 base += len(streams[t].elem)
         psum_ids = Ids(
@@ -433,12 +437,23 @@ class RowStationary(AbstractDataflow):
     description = "Eyeriss row stationary (zero-padded igrad/fgrad)"
 
     def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """Refuse arrays without a multicast GIN."""
         if hw.array.interconnect != "multicast":
             return "row stationary needs a multicast GIN (array.interconnect: multicast)"
         return None
 
     def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """Padded MACs over every PE."""
         return ideal(DirectConv.of(problem).macs, hw)
+
+    def pass_specs(
+        self, problem: Problem, hw: HardwareConfig, mapping: RsMapping | None = None
+    ) -> list[PassSpec]:
+        """Every pass of the problem under the searched (or given) mapping."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        plan = _Plan(d, mapping or search(d, hw), hw)
+        return [plan.spec(ps) for ps in plan.passes()]
 
     def compile(
         self,
@@ -448,6 +463,7 @@ class RowStationary(AbstractDataflow):
         exhaustive: bool = False,
         mapping: RsMapping | None = None,
     ) -> Schedule:
+        """Search a mapping (unless given) and build the distinct passes (or every one)."""
         self.check(problem, hw)
         d = DirectConv.of(problem)
         m = mapping or search(d, hw)
@@ -487,7 +503,7 @@ class RowStationary(AbstractDataflow):
                 "n": m.n,
                 "bands": plan.bands,
                 "sets_per_band": plan.slots_u,
-            },  # fmt: skip
+            },
             operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
             output_shape=d.out_shape,
             zero_macs=d.problem.padded.zero_counts().zero_macs,

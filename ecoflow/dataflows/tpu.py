@@ -144,14 +144,23 @@ class Systolic(AbstractDataflow):
     description = "TPU-like output-stationary systolic array (im2col, zero-padded igrad/fgrad)"
 
     def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """Every problem runs (grouped layers group by group)."""
         return None
 
     def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """Padded MACs over every PE."""
         return ideal(DirectConv.of(problem).macs, hw)
+
+    def pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """Every output tile of the problem."""
+        self.check(problem, hw)
+        plan = _Plan(DirectConv.of(problem), hw)
+        return [plan.spec(t) for t in plan.tiles()]
 
     def compile(
         self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
     ) -> Schedule:
+        """Build the distinct output tiles (or every one)."""
         self.check(problem, hw)
         d = DirectConv.of(problem)
         plan = _Plan(d, hw)
@@ -182,8 +191,25 @@ class Systolic(AbstractDataflow):
                 "N": d.kg,
                 "m_tiles": plan.m_tiles,
                 "n_tiles": plan.n_tiles,
-            },  # fmt: skip
+            },
             operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
             output_shape=d.out_shape,
             zero_macs=d.problem.padded.zero_counts().zero_macs,
         )
+
+
+def unlimited_pass_cycles(rows_used: int, cols_used: int, k_red: int, hw: HardwareConfig) -> int:
+    """Cycles of one tile when networks and global-buffer banks never limit.
+
+    Notes:
+        Word ``kk`` of row ``i`` reaches PE ``(i, j)`` at cycle ``kk + i + j`` (fed skewed, one
+        hop per cycle), so PE ``(i, j)`` issues MAC ``kk`` at ``kk + i + j + 1`` and the last PE
+        retires its result ``latency + hop`` cycles after its last issue:
+        ``T = k_red + rows_used + cols_used - 2 + multiplier + adder + hop``. This holds when a row
+        is longer than the operand registers (``k_red > operand_registers``); shorter rows fit
+        the registers at once and start without skew.
+    """
+    if k_red <= hw.pe.operand_registers:
+        raise ValueError("the closed form needs k_red > pe.operand_registers")
+    latency = hw.pe.multiplier_stages + hw.pe.adder_stages + hw.noc.local.hop_latency_cycles
+    return k_red + rows_used + cols_used - 2 + latency

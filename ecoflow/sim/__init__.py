@@ -1,0 +1,1 @@
+"""The cycle-level simulator: pass state, the pure step, the scan/vmap driver, a NumPy oracle."""

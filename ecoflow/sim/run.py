@@ -23,9 +23,9 @@ from ecoflow.dataflows.base import N_FIELDS, Program
 from ecoflow.sim.state import (
     COUNTERS,
     STALLS,
+    TIMING_FIELDS,
     Machine,
     PassArrays,
-    TIMING_FIELDS,
     State,
     Static,
     init_state,
@@ -57,7 +57,7 @@ class PassResult:
     stalls: dict[str, int]
 
 
-def _bucket(n: int, least: int = 8) -> int:
+def _bucket(n: int, least: int = 256) -> int:
     """``n`` rounded up to a power of two (at least ``least``)."""
     return max(least, 1 << max(0, int(n) - 1).bit_length())
 
@@ -97,7 +97,7 @@ def _static(
         gin_slots=widths,
         link_slots=int(machine.link_words)
         if any(p.src_left.any() or p.src_up.any() for p in programs)
-        else 1,  # fmt: skip
+        else 1,
         banks=hw.global_buffer.banks,
         functional=functional,
         capacity=_bucket(max(int(p.capacity.max()) for p in programs), 1) if functional else 1,
@@ -158,6 +158,11 @@ def run_passes(
     for start in range(0, len(programs), per_batch):
         batch = programs[start : start + per_batch]
         padded = [to_arrays(p, length, words, ids, functional) for p in batch]
+        # pad the batch to a power of two with empty passes (done from the start), so that
+        # batches of different sizes share one compilation
+        empty = dict(padded[0], n_ops=np.zeros_like(padded[0]["n_ops"]))
+        empty["n_words"] = np.zeros_like(empty["n_words"])
+        padded += [empty] * (_bucket(len(batch), 1) - len(batch))
         arrays = PassArrays(**{k: jnp.asarray(np.stack([d[k] for d in padded])) for k in padded[0]})
         state = jax.vmap(lambda n: init_state(st, n))(arrays.n_ops)
         last = None
@@ -187,8 +192,8 @@ def run_passes(
                 )
             )
         if functional:
-            outs.append(np.asarray(state.out)[:, :n_out])
-            masks.append(np.asarray(state.written)[:, :n_out])
+            outs.append(np.asarray(state.out)[: len(batch), :n_out])
+            masks.append(np.asarray(state.written)[: len(batch), :n_out])
         if progress is not None:
             progress(len(results))
     if functional:

@@ -90,6 +90,7 @@ class Machine(NamedTuple):
 
     @classmethod
     def from_hardware(cls, hw: HardwareConfig) -> Machine:
+        """The hardware's timing numbers as traced scalars."""
         word = hw.word_bits
         return cls(
             latency=jnp.int32(hw.pe.multiplier_stages + hw.pe.adder_stages),
@@ -133,6 +134,7 @@ class Static:
 
     @property
     def pes(self) -> int:
+        """PEs of the array."""
         return self.rows * self.cols
 
 

@@ -47,7 +47,6 @@ from ecoflow.dataflows.base import (
 )
 from ecoflow.sim.state import C_, S_, Machine, PassArrays, State, Static
 
-
 UNROLL_SLOTS = 5  # unroll the GIN slot loop up to this width (compile time grows with it)
 
 
@@ -236,7 +235,15 @@ def deliver(
         pe_ids, pe_valid = a.pe_ids[t], a.pe_valid[t]
         full = held[t] >= limit[t]
 
-        def slot(k: Array, carry: tuple, t: int = t) -> tuple:
+        def slot(
+            k: Array,
+            carry: tuple,
+            t: int = t,
+            bus_ids: Array = bus_ids,
+            bus_valid: Array = bus_valid,
+            pe_ids: Array = pe_ids,
+            pe_valid: Array = pe_valid,
+        ) -> tuple:
             got_n, j, ok, busy, line_at, conflicts, full, spad, ring = carry
             jj = jnp.minimum(j, n_w - 1)
             bus = jnp.any((bus_ids == a.stream_row[t, jj]) & bus_valid, axis=-1)

@@ -133,8 +133,21 @@ def padded_result(
         ``layer.weight_shape``.
     """
     problem = layer.problem(phase)
-    out = run_padded(problem.padded, *operands(layer, phase, x, w, dy))
+    return from_raw(layer, phase, run_padded(problem.padded, *operands(layer, phase, x, w, dy)))
+
+
+def from_raw(layer: ConvLayer, phase: Phase, raw: jax.Array) -> jax.Array:
+    """Lay out the raw output of a phase's padded problem as the layer's result.
+
+    Args:
+        layer: the layer.
+        phase: the phase.
+        raw: ``(batch, out_channels, out_h, out_w)`` as :func:`run_padded` returns.
+
+    Returns:
+        What :func:`autodiff` returns for the phase.
+    """
     if phase != "fgrad":
-        return out
-    grad = out.transpose(1, 0, 2, 3)  # gradient of the forward filter operand, OIHW
+        return raw
+    grad = jnp.asarray(raw).transpose(1, 0, 2, 3)  # gradient of the forward filter operand, OIHW
     return grad if layer.kind == "conv" else _swap_groups(_flip(grad), layer.groups)
