@@ -77,3 +77,96 @@ def test_check_config_on_broken_copy(tmp_path: Path, root: Path) -> None:
         proc.stderr.strip()
         == f"error: {broken}: array.rows: Input should be greater than 0 (got 0)"
     )
+
+
+# ---- simulate ---------------------------------------------------------------------------------
+TINY = "N=1,C=3,H=9,W=9,K=4,R=3,S=3,stride=2,padding=1"
+EYERISS = "config/hardware/eyeriss_13x15.yaml"
+TPU = "config/hardware/tpu_13x15.yaml"
+
+
+def _simulate(root: Path, *args: str):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        return runner.invoke(app, ["simulate", *args])
+
+
+def test_simulate_json_keys_are_consistent(root: Path) -> None:
+    result = _simulate(root, "--layer-spec", "N=1,C=4,H=6,W=6,K=4,R=3,S=3,padding=1",
+                       "--phase", "forward", "--dataflow", "tpu", "--hardware", TPU,
+                       "-f", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for key in ("layer", "phase", "dataflow", "hardware", "cycles", "ideal_cycles", "macs",
+                "zero_macs", "utilization", "time_ms", "counts", "stall_cycles", "passes",
+                "distinct_passes", "mapping"):  # fmt: skip
+        assert key in data, key
+    assert (data["layer"], data["phase"], data["dataflow"]) == ("spec", "forward", "tpu")
+    assert data["hardware"] == "tpu_13x15"
+    assert data["cycles"] >= data["ideal_cycles"] > 0
+    assert data["macs"] >= data["zero_macs"] > 0
+    assert data["macs"] == 1 * 4 * 4 * 6 * 6 * 3 * 3  # padded forward: every output, every tap
+    assert data["passes"] >= data["distinct_passes"] >= 1
+    assert 0 < data["utilization"] <= 1
+    assert set(data["counts"]) == {"alu", "spad", "noc", "gbuf", "dram"}
+    assert data["counts"]["alu"]["mac"] + data["counts"]["alu"]["zero_gated_mac"] == data["macs"]
+    assert all(v >= 0 for v in data["stall_cycles"].values())
+    assert "functional" not in data
+
+
+def test_simulate_table(root: Path) -> None:
+    result = _simulate(root, "--layer-spec", "N=1,C=4,H=6,W=6,K=4,R=3,S=3,padding=1",
+                       "--phase", "forward", "--dataflow", "tpu", "--hardware", TPU)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for needle in ("cycles", "ideal_cycles", "zero_gated_mac", "stall cycles", "mapping"):
+        assert needle in result.stdout
+
+
+@pytest.mark.parametrize(("dataflow", "hardware"), [("rs", EYERISS), ("tpu", TPU)])
+def test_simulate_functional_equal(root: Path, dataflow: str, hardware: str) -> None:
+    result = _simulate(root, "--layer-spec", TINY, "--phase", "igrad", "--dataflow", dataflow,
+                       "--hardware", hardware, "--functional", "-f", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["functional"] == {"checked": 1 * 3 * 9 * 9, "max_abs_error": 0.0, "equal": True}
+    assert data["exhaustive"] is True and data["passes"] == data["distinct_passes"]
+    assert data["cycles"] >= data["ideal_cycles"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--layer-spec", "N=1,C=3,H=9,W=9,K=4,R=3,S=3,foo=1"), "--layer-spec: foo: unknown key"),
+        (("--layer-spec", "N=1,C=x,H=9,W=9,K=4,R=3,S=3"), "--layer-spec: C: expected an integer"),
+        (("--layer-spec", "N=1,C=3,H=2,W=9,K=4,R=3,S=3"), "--layer-spec: R: filter extent 3"),
+        (("--layer-spec", "N=1,C=3,H=9,W=9,K=4,R=3"), "--layer-spec: S: missing"),
+        (("--layer-spec", TINY, "--hardware", "does/not/exist.yaml"),
+         "does/not/exist.yaml: file not found"),
+        (("--layer-spec", TINY, "--dataflow", "ecoflow"), "--dataflow: unknown dataflow"),
+        (("--layer-spec", TINY, "--dataflow", "rs"), "needs a multicast GIN"),
+        (("--layer-spec", TINY, "--network", "alexnet", "--layer", "conv1"),
+         "cannot be combined"),
+        (("--network", "alexnet", "--layer", "conv9"), "--layer: unknown layer 'conv9'"),
+        (("--network", "vgg16", "--layer", "conv1"), "--network: unknown network"),
+    ],
+)  # fmt: skip
+def test_simulate_bad_input_is_one_line_and_exit_2(root: Path, args, needle) -> None:
+    defaults = {"--phase": "igrad", "--dataflow": "tpu", "--hardware": TPU}
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    argv = [*args, *(x for k, v in defaults.items() if k not in given for x in (k, v))]
+    result = _simulate(root, *argv)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines
+
+
+def test_parse_layer_spec_forms() -> None:
+    from ecoflow.cli import parse_layer_spec
+
+    layer = parse_layer_spec("N=2,C=4,H=9,W=8,K=6,R=3,S=1,stride=2x1,padding=1:0:2:3,groups=2")
+    assert layer.name == "spec" and (layer.N, layer.C, layer.K, layer.groups) == (2, 4, 6, 2)
+    assert layer.stride == (2, 1) and layer.padding == ((1, 0), (2, 3))
+    layer = parse_layer_spec("N=1,C=3,H=9,W=9,K=4,R=3,S=3,padding=1x2,dilation=2", batch=5)
+    assert layer.N == 5 and layer.padding == ((1, 1), (2, 2)) and layer.dilation == (2, 2)
+    assert parse_layer_spec("N=1,C=2,H=3,W=3,K=2,R=2,S=2,kind=tconv").kind == "tconv"

@@ -80,6 +80,8 @@ class RsMapping:
         p: filters interleaved per PE.
         q: channels interleaved per PE.
         n: images per set.
+        taps: filter columns per PE (wider filter rows are split into chunks of ``taps``
+            columns whose partial sums meet in the global buffer, like folded rows).
     """
 
     h: int
@@ -88,6 +90,7 @@ class RsMapping:
     p: int
     q: int
     n: int
+    taps: int
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class _Plan:
         self.slots_u = cols // m.ew
         self.n_rc = ceil_div(d.Rw, m.h)
         self.n_cb = ceil_div(d.Cg, m.q)
-        self.red = self.n_rc * self.n_cb
+        self.n_sc = ceil_div(d.Sw, m.taps)
+        self.red = self.n_rc * self.n_cb * self.n_sc
         self.stages = ceil_div(self.red, m.chain)
         n_kb = ceil_div(d.kg, m.p)
         n_es = ceil_div(d.P, m.ew)
@@ -139,13 +143,15 @@ class _Plan:
         d, p = self.d, self.m.p
         return range(job.group * d.kg + kb * p, job.group * d.kg + min(d.kg, (kb + 1) * p))
 
-    def step(self, stage: int, ch: int) -> tuple[range, int] | None:
-        """Channels and window chunk of chained band ``ch`` in a stage (None: idle)."""
+    def step(self, stage: int, ch: int) -> tuple[range, int, range] | None:
+        """Channels, window-row chunk and filter columns of chained band ``ch`` (None: idle)."""
         step = stage * self.m.chain + ch
         if step >= self.red:
             return None
-        cb, rc = divmod(step, self.n_rc)
-        return range(cb * self.m.q, min(self.d.Cg, (cb + 1) * self.m.q)), rc
+        rest, sc = divmod(step, self.n_sc)
+        cb, rc = divmod(rest, self.n_rc)
+        taps = range(sc * self.m.taps, min(self.d.Sw, (sc + 1) * self.m.taps))
+        return range(cb * self.m.q, min(self.d.Cg, (cb + 1) * self.m.q)), rc, taps
 
     def descriptor(self, ps: _Pass) -> tuple:
         """Everything about a pass that shapes its program (not which elements it touches)."""
@@ -161,7 +167,7 @@ class _Plan:
                 chain.append(
                     None
                     if st is None
-                    else (len(st[0]), min(self.m.h, self.d.Rw - st[1] * self.m.h))
+                    else (len(st[0]), min(self.m.h, self.d.Rw - st[1] * self.m.h), len(st[2]))
                 )
             out.append((len(job.images), slots, tuple(chain)))
         return (tuple(out), ps.stage > 0, ps.stage == self.stages - 1)
@@ -188,15 +194,17 @@ class _Plan:
                 st = self.step(ps.stage, ch)
                 if st is None:
                     continue
-                chans, rc = st
+                chans, rc, taps = st
                 band = j * m.chain + (m.chain - 1 - ch)
                 for rl in range(m.h):
                     row = band * m.h + m.h - 1 - rl
                     r = rc * m.h + rl
                     if r >= d.Rw:
                         continue
-                    ifmap_bus_ids[row] = [if_bus((job.group, job.images.start, chans.start, rc))]
-                    filter_bus_ids[row] = [f_bus((chans.start, rc, rl))]
+                    ifmap_bus_ids[row] = [
+                        if_bus((job.group, job.images.start, chans.start, rc, taps.start))
+                    ]
+                    filter_bus_ids[row] = [f_bus((chans.start, rc, rl, taps.start))]
 
         for j, job in enumerate(ps.jobs):
             for u, (kb, es) in enumerate(job.slots):
@@ -215,20 +223,21 @@ class _Plan:
                             row = band * m.h + m.h - 1 - rl
                             r = None if st is None else st[1] * m.h + rl
                             active = st is not None and r < d.Rw
-                            path.append((row, st[0] if active else None, r if active else None))
+                            path.append((row, st if active else None, r))
                     act = [i for i, (_, c, _) in enumerate(path) if c is not None]
                     path = path[act[0] : act[-1] + 1]
-                    for pos, (row, chans, r) in enumerate(path):
+                    for pos, (row, work, r) in enumerate(path):
                         p_idx = row * cols + col
                         has_in = pos > 0 or ps.stage > 0
                         top = pos == len(path) - 1
                         send_up[p_idx] = not top
                         from_gin[p_idx] = pos == 0 and ps.stage > 0
-                        if chans is None:
+                        if work is None:
                             ops[p_idx] = self._relay(job.images, filt, y)
                             continue
+                        chans, _, taps = work
                         o, when = self._pe_ops(
-                            job.images, filt, chans, r, y, has_in, zero_hw, zero_rs
+                            job.images, filt, chans, taps, r, y, has_in, zero_hw, zero_rs
                         )
                         ops[p_idx] = o
                         ifmap_pe[row][col] = [int(y * d.sh + r)]
@@ -281,6 +290,7 @@ class _Plan:
         images: range,
         filt: range,
         chans: range,
+        taps: range,
         r: int,
         y: int,
         has_in: bool,
@@ -289,9 +299,9 @@ class _Plan:
     ) -> tuple[PeOps, np.ndarray]:
         """One PE's row convolutions: per image and output column, S x q x p MACs then p adds."""
         d = self.d
-        n, q, p, s_w = len(images), len(chans), len(filt), d.Sw
+        n, q, p, s_w = len(images), len(chans), len(filt), len(taps)
         i, x, s, c, f = np.meshgrid(
-            np.asarray(images), np.arange(d.Q), np.arange(s_w), np.asarray(chans),
+            np.asarray(images), np.arange(d.Q), np.asarray(taps), np.asarray(chans),
             np.arange(p), indexing="ij",
         )  # fmt: skip
         k = filt.start + f
@@ -303,8 +313,8 @@ class _Plan:
             "ifmap": d.ifmap_id(i, k, c, h, w).reshape(shape),
             "filter": d.filter_id(k, c, r, s).reshape(shape),
             "reg": f.reshape(shape),
-            "first": ((s == 0) & (c == chans.start)).reshape(shape),
-            "send": (((s == s_w - 1) & (c == chans.stop - 1)) & (not has_in)).reshape(shape),
+            "first": ((s == taps.start) & (c == chans.start)).reshape(shape),
+            "send": (((s == taps.stop - 1) & (c == chans.stop - 1)) & (not has_in)).reshape(shape),
             "zero": (zero_hw[h, w] | zero_rs[r, s]).reshape(shape),
             "out": d.out_id(i, k, y, x).reshape(shape),
         }
@@ -328,10 +338,10 @@ class _Plan:
         # Stream order follows the set's common progress (image, output column, tap), not each
         # PE's operation count: PEs of one multicast group then always wait for words that
         # precede any word another receiver is still holding back (no circular wait).
-        tick = (np.arange(n)[:, None, None] * d.Q + np.arange(d.Q)[None, :, None]) * (s_w + 1)
+        tick = (np.arange(n)[:, None, None] * d.Q + np.arange(d.Q)[None, :, None]) * (d.Sw + 1)
         when = np.concatenate(
             [np.broadcast_to(tick + s.reshape(shape), shape),
-             np.broadcast_to(tick + s_w, (n, d.Q, a))], axis=2,
+             np.broadcast_to(tick + d.Sw, (n, d.Q, a))], axis=2,
         ).reshape(-1)  # fmt: skip
         return o, when
 
@@ -370,10 +380,11 @@ class _Plan:
         p = min(m.p, d.kg)
         q_max = qs.max(axis=1)[None, :]
         q_sum = qs.sum(axis=1)[None, :]
-        busy = n[:, None] * d.Q * (d.Sw * q_max * p + p)
+        taps = min(m.taps, d.Sw)
+        busy = n[:, None] * d.Q * (taps * q_max * p + p)
         h_rows = (min(m.ew, d.P) - 1) * d.sh + m.h
         if_words = (jobs * n)[:, None] * q_sum * h_rows * d.Wx
-        f_words = q_sum * m.h * d.Sw * p * n_kb[:, None]
+        f_words = q_sum * m.h * taps * p * n_kb[:, None]
         psum_in = np.where(np.arange(self.stages)[None, :] > 0, outs[:, None], 0)
         cost = np.maximum.reduce([
             busy,
@@ -389,10 +400,10 @@ class _Plan:
 def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
     """Choose the mapping with the fewest estimated cycles (then fewest GIN words).
 
-    Candidates respect the scratchpads: ``q S <= ifmap``, ``p q S <= filter``, ``p <= psum``.
+    Candidates respect the scratchpads: ``q taps <= ifmap``, ``p q taps <= filter``, ``p <= psum``.
 
     Raises:
-        CompileError: no mapping fits (a filter row wider than the ifmap scratchpad).
+        CompileError: no mapping fits the scratchpads.
     """
     pe = hw.pe
     rows, cols = hw.array.rows, hw.array.cols
@@ -400,10 +411,8 @@ def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
     h = ceil_div(d.Rw, n_rc)
     n_es = ceil_div(d.P, cols)
     ew = ceil_div(d.P, n_es)
-    if d.Sw > pe.ifmap_spad_entries or d.Sw > pe.filter_spad_entries:
-        raise CompileError(d.name, "pe.ifmap_spad_entries", f"a filter row of {d.Sw} taps does "
-                           f"not fit the scratchpads ({pe.ifmap_spad_entries} ifmap, "
-                           f"{pe.filter_spad_entries} filter entries)")  # fmt: skip
+    fit = min(pe.ifmap_spad_entries, pe.filter_spad_entries)
+    taps = ceil_div(d.Sw, ceil_div(d.Sw, fit))  # filter rows wider than a scratchpad: chunks
     best, best_cost = None, None
     bands = rows // h
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if q <= d.Cg} | {d.Cg}
@@ -411,16 +420,16 @@ def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
     ps = sorted({p for p in (1, 2, 4, 8, 12, 16, 24, 32) if p <= d.kg} | {min(d.kg, 32)})
     ns = sorted({n for n in (1, 2, 4) if n <= d.batch} | {1})
     for q in qs:
-        if q * d.Sw > pe.ifmap_spad_entries:
+        if q * taps > pe.ifmap_spad_entries:
             continue
         for p in ps:
-            if p > pe.psum_spad_entries or p * q * d.Sw > pe.filter_spad_entries:
+            if p > pe.psum_spad_entries or p * q * taps > pe.filter_spad_entries:
                 continue
             for n in ns:
                 for chain in range(1, bands + 1):
-                    if chain > ceil_div(d.Cg, q) * n_rc:
+                    if chain > ceil_div(d.Cg, q) * n_rc * ceil_div(d.Sw, taps):
                         break
-                    m = RsMapping(h, ew, chain, p, q, n)
+                    m = RsMapping(h, ew, chain, p, q, n, taps)
                     cost = _Plan(d, m, hw).estimate()
                     if best_cost is None or cost < best_cost:
                         best, best_cost = m, cost
@@ -501,6 +510,7 @@ class RowStationary(AbstractDataflow):
                 "p": m.p,
                 "q": m.q,
                 "n": m.n,
+                "taps": m.taps,
                 "bands": plan.bands,
                 "sets_per_band": plan.slots_u,
             },

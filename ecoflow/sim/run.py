@@ -113,7 +113,7 @@ def run_passes(
     *,
     values: np.ndarray | None = None,
     n_out: int = 1,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     unroll: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[PassResult], np.ndarray | None, np.ndarray | None]:
@@ -125,7 +125,7 @@ def run_passes(
         values: (3, V) ifmap, filter and psum-in values the streams index; given, the run is
             functional.
         n_out: output elements the GON sends index (functional).
-        chunk: cycles per kernel call.
+        chunk: cycles per kernel call (default: 256 for short passes, else 1024).
         unroll: scan unrolling.
         progress: called with the number of passes finished so far.
 
@@ -135,6 +135,8 @@ def run_passes(
     if not programs:
         return [], None, None
     functional = values is not None
+    if chunk is None:
+        chunk = 256 if max(int(p.n_ops.max()) for p in programs) < 2048 else CHUNK
     machine = Machine.from_hardware(hw)
     length = _bucket(max(p.ops.shape[1] for p in programs))
     words = _bucket(max(p.stream_row.shape[1] for p in programs))

@@ -158,7 +158,7 @@ def test_narrower_bus_never_faster_rs(layer: ConvLayer, phase: str, which: str) 
     hw = HW["rs"]
     problem = layer.problem(phase)
     base = get("rs").compile(problem, hw)
-    mapping = RsMapping(**{k: base.mapping[k] for k in ("h", "ew", "chain", "p", "q", "n")})
+    mapping = RsMapping(**{k: base.mapping[k] for k in ("h", "ew", "chain", "p", "q", "n", "taps")})
     narrow = _halve(hw, which)
     slow = get("rs").compile(problem, narrow, mapping=mapping)
     r_base, _, _ = run_passes([g.program for g in base.groups], hw)
@@ -247,3 +247,13 @@ def test_shipped_hardware_rs_refuses_systolic() -> None:
     systolic = load_hardware(ROOT_HW.format("tpu_13x15"))
     reason = get("rs").supports(layer.problem("forward"), systolic)
     assert reason is not None and "multicast" in reason
+
+
+def test_rs_splits_filter_rows_wider_than_the_scratchpads() -> None:
+    """A 9-tap row on 4-entry scratchpads runs as three chunks of 3 taps, values exact."""
+    hw = HW["rs"]
+    pe = hw.pe.model_copy(update={"ifmap_spad_entries": 4, "filter_spad_entries": 4})
+    hw = hw.model_copy(update={"pe": pe})
+    layer = ConvLayer(N=1, C=1, H=3, W=11, K=2, R=2, S=9, name="wide")
+    assert get("rs").compile(layer.problem("forward"), hw).mapping["taps"] == 3
+    check_functional(layer, "rs", hw)
