@@ -142,6 +142,16 @@ def test_default_equals_exhaustive(dataflow: str, layer: ConvLayer, phase: str) 
     assert fast.macs == problem.padded.zero_counts().macs
 
 
+def _conflict_free(hw: HardwareConfig) -> HardwareConfig:
+    """Enough global-buffer banks that no two words ever meet in one.
+
+    Bank conflicts make timing anomalous (a word delayed by a narrower bus can dodge a conflict
+    and finish a cycle earlier), so the bus-width property is checked without them.
+    """
+    gbuf = hw.global_buffer.model_copy(update={"banks": 4096})
+    return hw.model_copy(update={"global_buffer": gbuf})
+
+
 def _halve(hw: HardwareConfig, which: str) -> HardwareConfig:
     noc = hw.noc
     if which == "gon":
@@ -155,7 +165,7 @@ def _halve(hw: HardwareConfig, which: str) -> HardwareConfig:
 @settings(max_examples=5)
 @given(layer=layers(), phase=st.sampled_from(PHASES), which=st.sampled_from(["wide", "gon"]))
 def test_narrower_bus_never_faster_rs(layer: ConvLayer, phase: str, which: str) -> None:
-    hw = HW["rs"]
+    hw = _conflict_free(HW["rs"])
     problem = layer.problem(phase)
     base = get("rs").compile(problem, hw)
     mapping = RsMapping(**{k: base.mapping[k] for k in ("h", "ew", "chain", "p", "q", "n", "taps")})
@@ -170,7 +180,7 @@ def test_narrower_bus_never_faster_rs(layer: ConvLayer, phase: str, which: str) 
 @settings(max_examples=5)
 @given(layer=layers(), phase=st.sampled_from(PHASES), which=st.sampled_from(["wide", "narrow"]))
 def test_narrower_bus_never_faster_tpu(layer: ConvLayer, phase: str, which: str) -> None:
-    hw = HW["tpu"]
+    hw = _conflict_free(HW["tpu"])
     problem = layer.problem(phase)
     assert (
         simulate(problem, get("tpu"), _halve(hw, which)).cycles
