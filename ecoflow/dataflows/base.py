@@ -40,8 +40,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import hashlib
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 
@@ -51,6 +52,7 @@ from ecoflow.workloads.layer import PaddedConv, Phase, Problem
 OPERANDS = ("ifmap", "filter")
 STREAMS = ("ifmap", "filter", "psum")
 Source = Literal["gin", "left", "up", "none"]
+T = TypeVar("T")
 
 # Fields of the packed per-operation array ``Program.ops[pe, op, field]``.
 F_FLAGS, F_NEED_I, F_NEED_F, F_FREE_I, F_FREE_F, F_REG, F_SLOT_I, F_SLOT_F, F_OUT = range(9)
@@ -487,6 +489,41 @@ class Schedule:
     def macs(self) -> int:
         """MAC operations the schedule issues [MAC]."""
         return sum(g.count * g.program.macs for g in self.groups)
+
+
+def group_passes(
+    passes: Sequence[T],
+    descriptor: Callable[[T], Hashable],
+    build: Callable[[T], PassSpec],
+    hw: HardwareConfig,
+    layer: str,
+    *,
+    exhaustive: bool,
+    stage: Callable[[T], int] = lambda _: 0,
+) -> tuple[PassGroup, ...]:
+    """Programs of every pass (``exhaustive``) or of one pass per distinct descriptor, counted.
+
+    Args:
+        passes: the passes in loop-nest order.
+        descriptor: what shapes a pass's program (passes with equal descriptors time alike).
+        build: the readable form of a pass.
+        hw: the hardware.
+        layer: the layer's name (for errors).
+        exhaustive: build every pass.
+        stage: the reduction stage of a pass.
+    """
+    if exhaustive:
+        return tuple(PassGroup(build_program(build(p), hw, layer), 1, stage(p)) for p in passes)
+    first: dict[Hashable, T] = {}
+    count: dict[Hashable, int] = {}
+    for p in passes:
+        key = descriptor(p)
+        first.setdefault(key, p)
+        count[key] = count.get(key, 0) + 1
+    return tuple(
+        PassGroup(build_program(build(p), hw, layer), count[key], stage(p))
+        for key, p in first.items()
+    )
 
 
 class AbstractDataflow(abc.ABC):

@@ -45,11 +45,10 @@ from ecoflow.dataflows.base import (
     CompileError,
     Ids,
     OperandTraffic,
-    PassGroup,
     PassSpec,
     PeOps,
     Schedule,
-    build_program,
+    group_passes,
     register,
 )
 from ecoflow.dataflows.common import (
@@ -478,20 +477,10 @@ class RowStationary(AbstractDataflow):
         m = mapping or search(d, hw)
         plan = _Plan(d, m, hw)
         passes = plan.passes()
-        groups: list[PassGroup] = []
-        if exhaustive:
-            for ps in passes:
-                groups.append(PassGroup(build_program(plan.spec(ps), hw, d.name), 1, ps.stage))
-        else:
-            seen: dict[tuple, list] = {}
-            for ps in passes:
-                key = plan.descriptor(ps)
-                if key in seen:
-                    seen[key][1] += 1
-                else:
-                    seen[key] = [ps, 1]
-            for ps, count in seen.values():
-                groups.append(PassGroup(build_program(plan.spec(ps), hw, d.name), count, ps.stage))
+        groups = group_passes(
+            passes, plan.descriptor, plan.spec, hw, d.name,
+            exhaustive=exhaustive, stage=lambda ps: ps.stage,
+        )  # fmt: skip
         n_cols = len(plan.columns)
         return Schedule(
             dataflow=self.id,

@@ -34,11 +34,10 @@ from ecoflow.dataflows.base import (
     AbstractDataflow,
     Ids,
     OperandTraffic,
-    PassGroup,
     PassSpec,
     PeOps,
     Schedule,
-    build_program,
+    group_passes,
     register,
 )
 from ecoflow.dataflows.common import DirectConv, ceil_div, ideal, make_stream
@@ -165,16 +164,7 @@ class Systolic(AbstractDataflow):
         d = DirectConv.of(problem)
         plan = _Plan(d, hw)
         tiles = plan.tiles()
-        groups = []
-        if exhaustive:
-            groups = [PassGroup(build_program(plan.spec(t), hw, d.name), 1) for t in tiles]
-        else:
-            seen: dict[tuple[int, int], list] = {}
-            for t in tiles:
-                seen.setdefault(plan.descriptor(t), [t, 0])[1] += 1
-            groups = [
-                PassGroup(build_program(plan.spec(t), hw, d.name), n) for t, n in seen.values()
-            ]
+        groups = group_passes(tiles, plan.descriptor, plan.spec, hw, d.name, exhaustive=exhaustive)
         return Schedule(
             dataflow=self.id,
             problem=problem,
