@@ -5,9 +5,7 @@ convolution :class:`~ecoflow.workloads.layer.PaddedConv` or its zero-free form) 
 hardware into a :class:`Schedule`:
 
 * the **loop nest** of processing passes (a pass is the simultaneous execution of 2-D
-  convolutions on the array, §4.3) with, per operand, the words one pass moves from the global
-  buffer to the array and the loops that change them (what :mod:`ecoflow.memory` turns into
-  global-buffer and DRAM traffic);
+  convolutions on the array, §4.3);
 * one static :class:`Program` per *distinct* pass: per-PE micro-operation sequences, the GIN
   delivery streams with their multicast tags and the psum routes. Passes that differ only in
   which elements they touch share a program and are simulated once (``count``); the exhaustive
@@ -426,19 +424,6 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
 
 # ---- schedules -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class OperandTraffic:
-    """Global-buffer-to-array traffic of one operand in one pass and the loops that change it.
-
-    Attributes:
-        words: distinct words of the operand one pass uses [words].
-        loops: names of the loop-nest loops whose index selects the operand's tile.
-    """
-
-    words: int
-    loops: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class PassGroup:
     """Passes with one program (identical timing), simulated once and counted.
 
@@ -462,7 +447,6 @@ class Schedule:
         problem: the problem compiled.
         groups: the distinct passes (or, exhaustive, every pass with count 1).
         loops: the loop nest, outermost first, as ``(name, trip count)``.
-        traffic: per operand (``ifmap``, ``filter``, ``output``) what one pass moves.
         mapping: the mapping parameters chosen (for reports).
         operand_shapes: shapes of the flat value arrays the streams index (functional mode).
         output_shape: shape of the raw output the GON sends index.
@@ -474,7 +458,6 @@ class Schedule:
     problem: Problem
     groups: tuple[PassGroup, ...]
     loops: tuple[tuple[str, int], ...]
-    traffic: dict[str, OperandTraffic]
     mapping: dict[str, int | str] = field(default_factory=dict)
     operand_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     output_shape: tuple[int, ...] = ()
@@ -586,7 +569,6 @@ __all__ = [
     "AbstractDataflow",
     "CompileError",
     "Ids",
-    "OperandTraffic",
     "PassGroup",
     "PassSpec",
     "PeOps",

@@ -44,7 +44,6 @@ from ecoflow.dataflows.base import (
     AbstractDataflow,
     CompileError,
     Ids,
-    OperandTraffic,
     PassSpec,
     PeOps,
     Schedule,
@@ -487,11 +486,6 @@ class RowStationary(AbstractDataflow):
             problem=problem,
             groups=tuple(groups),
             loops=(("column", n_cols), ("stage", plan.stages)),
-            traffic={
-                "ifmap": OperandTraffic(0, ("column", "stage")),
-                "filter": OperandTraffic(0, ("column", "stage")),
-                "output": OperandTraffic(0, ("column",)),
-            },
             mapping={
                 "h": m.h,
                 "ew": m.ew,

@@ -33,7 +33,6 @@ from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     AbstractDataflow,
     Ids,
-    OperandTraffic,
     PassSpec,
     PeOps,
     Schedule,
@@ -170,11 +169,6 @@ class Systolic(AbstractDataflow):
             problem=problem,
             groups=tuple(groups),
             loops=(("group", d.groups), ("m_tile", plan.m_tiles), ("n_tile", plan.n_tiles)),
-            traffic={
-                "ifmap": OperandTraffic(0, ("group", "m_tile")),
-                "filter": OperandTraffic(0, ("group", "n_tile")),
-                "output": OperandTraffic(0, ("group", "m_tile", "n_tile")),
-            },
             mapping={
                 "M": plan.M,
                 "K_red": plan.kred,
