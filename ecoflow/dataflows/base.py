@@ -293,6 +293,16 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
     lengths = [len(o) for o in spec.ops]
     n_max = max(1, max(lengths))
     ops = np.zeros((pes, n_max, N_FIELDS), np.int32)
+    send_up = np.asarray(spec.send_up, bool).reshape(rows, cols)
+    from_gin = np.asarray(spec.psum_from_gin, bool).reshape(rows, cols)
+    if send_up[0].any():
+        raise CompileError(layer, "psum route", "a PE of the top row sends up")
+    if (from_gin[:-1] & send_up[1:]).any():
+        raise CompileError(layer, "psum route", "a PE takes psums from both the GIN and below")
+    for t in OPERANDS:
+        src = np.asarray(spec.source[t]).reshape(rows, cols)
+        if (src[:, 0] == "left").any() or (src[0] == "up").any():
+            raise CompileError(layer, f"{t} source", "an edge PE takes words from outside")
     gin_seq = {t: _local_sequences(spec, t) for t in OPERANDS}
     seqs: dict[str, list[np.ndarray]] = {t: [np.zeros(0, np.int64)] * pes for t in OPERANDS}
     for t in OPERANDS:

@@ -267,3 +267,20 @@ def test_rs_splits_filter_rows_wider_than_the_scratchpads() -> None:
     layer = ConvLayer(N=1, C=1, H=3, W=11, K=2, R=2, S=9, name="wide")
     assert get("rs").compile(layer.problem("forward"), hw).mapping["taps"] == 3
     check_functional(layer, "rs", hw)
+
+
+def test_program_rejects_routes_off_the_array() -> None:
+    """Sends up from the top row and operands from outside the edge are compile errors."""
+    from ecoflow.dataflows.base import CompileError, build_program
+
+    layer = ConvLayer(N=1, C=1, H=3, W=3, K=1, R=2, S=2, name="edge")
+    spec = get("rs").pass_specs(layer.problem("forward"), HW["rs"])[0]
+    spec.send_up = spec.send_up.copy()
+    spec.send_up[0] = True
+    with pytest.raises(CompileError, match="top row"):
+        build_program(spec, HW["rs"])
+    spec = get("tpu").pass_specs(layer.problem("forward"), HW["tpu"])[0]
+    spec.source = dict(spec.source, ifmap=np.where(spec.source["ifmap"] == "gin", "left",
+                                                    spec.source["ifmap"]))  # fmt: skip
+    with pytest.raises(CompileError, match="outside"):
+        build_program(spec, HW["tpu"])
