@@ -35,7 +35,7 @@ from ecoflow.sim.step import step
 
 CHUNK = 1024
 PIPE = 8
-BATCH_ELEMENTS = 40_000_000  # padded operation fields per batch (bounds host and device memory)
+BATCH_ELEMENTS = 256_000_000  # padded operation fields per batch (about 1 GiB of int32)
 
 
 class SimulationError(RuntimeError):
