@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecoflow.config import HardwareConfig
-from ecoflow.dataflows.base import Stream
+from ecoflow.dataflows.base import PassGroup, Schedule, Stream
 from ecoflow.workloads.layer import Axis, Problem
 
 
@@ -250,3 +250,23 @@ def chunks(n: int, size: int) -> list[range]:
 def ideal(macs: int, hw: HardwareConfig) -> int:
     """MACs spread evenly over every PE, one per cycle [cycles]."""
     return math.ceil(macs / hw.pes)
+
+
+def direct_schedule(
+    dataflow: str,
+    d: DirectConv,
+    groups: tuple[PassGroup, ...],
+    loops: tuple[tuple[str, int], ...],
+    mapping: dict[str, int | str],
+) -> Schedule:
+    """A schedule over the padded operands of ``d`` (shapes and zero count from the problem)."""
+    return Schedule(
+        dataflow=dataflow,
+        problem=d.problem,
+        groups=groups,
+        loops=loops,
+        mapping=mapping,
+        operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
+        output_shape=d.out_shape,
+        zero_macs=d.problem.padded.zero_counts().zero_macs,
+    )

@@ -54,6 +54,7 @@ from ecoflow.dataflows.common import (
     DirectConv,
     Keys,
     ceil_div,
+    direct_schedule,
     gin_words,
     ideal,
     make_stream,
@@ -481,12 +482,12 @@ class RowStationary(AbstractDataflow):
             exhaustive=exhaustive, stage=lambda ps: ps.stage,
         )  # fmt: skip
         n_cols = len(plan.columns)
-        return Schedule(
-            dataflow=self.id,
-            problem=problem,
-            groups=tuple(groups),
-            loops=(("column", n_cols), ("stage", plan.stages)),
-            mapping={
+        return direct_schedule(
+            self.id,
+            d,
+            groups,
+            (("column", n_cols), ("stage", plan.stages)),
+            {
                 "h": m.h,
                 "ew": m.ew,
                 "chain": m.chain,
@@ -497,7 +498,4 @@ class RowStationary(AbstractDataflow):
                 "bands": plan.bands,
                 "sets_per_band": plan.slots_u,
             },
-            operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
-            output_shape=d.out_shape,
-            zero_macs=d.problem.padded.zero_counts().zero_macs,
         )

@@ -39,7 +39,13 @@ from ecoflow.dataflows.base import (
     group_passes,
     register,
 )
-from ecoflow.dataflows.common import DirectConv, ceil_div, ideal, make_stream
+from ecoflow.dataflows.common import (
+    DirectConv,
+    ceil_div,
+    direct_schedule,
+    ideal,
+    make_stream,
+)
 from ecoflow.workloads.layer import Problem
 
 
@@ -164,21 +170,18 @@ class Systolic(AbstractDataflow):
         plan = _Plan(d, hw)
         tiles = plan.tiles()
         groups = group_passes(tiles, plan.descriptor, plan.spec, hw, d.name, exhaustive=exhaustive)
-        return Schedule(
-            dataflow=self.id,
-            problem=problem,
-            groups=tuple(groups),
-            loops=(("group", d.groups), ("m_tile", plan.m_tiles), ("n_tile", plan.n_tiles)),
-            mapping={
+        return direct_schedule(
+            self.id,
+            d,
+            groups,
+            (("group", d.groups), ("m_tile", plan.m_tiles), ("n_tile", plan.n_tiles)),
+            {
                 "M": plan.M,
                 "K_red": plan.kred,
                 "N": d.kg,
                 "m_tiles": plan.m_tiles,
                 "n_tiles": plan.n_tiles,
             },
-            operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
-            output_shape=d.out_shape,
-            zero_macs=d.problem.padded.zero_counts().zero_macs,
         )
 
 
