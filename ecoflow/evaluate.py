@@ -22,8 +22,6 @@ from ecoflow.sim.run import PassResult, run_passes
 from ecoflow.sim.state import STALLS
 from ecoflow.workloads.layer import Problem
 
-LEVELS = ("alu", "spad", "noc", "gbuf", "dram")
-
 
 @dataclass(frozen=True)
 class LayerResult:

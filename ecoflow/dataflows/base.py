@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import hashlib
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeVar
@@ -45,7 +44,7 @@ from typing import ClassVar, Literal, TypeVar
 import numpy as np
 
 from ecoflow.config import HardwareConfig
-from ecoflow.workloads.layer import PaddedConv, Phase, Problem
+from ecoflow.workloads.layer import Phase, Problem
 
 OPERANDS = ("ifmap", "filter")
 STREAMS = ("ifmap", "filter", "psum")
@@ -250,19 +249,6 @@ class Program:
         """MAC operations with a padding zero operand [MAC]."""
         f = self.ops[:, :, F_FLAGS]
         return int((((f & MAC) > 0) & ((f & ZERO) > 0)).sum())
-
-    def timing_key(self) -> str:
-        """A digest of everything that affects timing (element ids excluded)."""
-        h = hashlib.sha256()
-        timing = self.ops[:, :, :F_SLOT_I]
-        for arr in (timing, self.n_ops, self.src_gin, self.src_left, self.src_up,
-                    self.capacity, self.stream_row[:, :], self.stream_col, self.stream_bank,
-                    self.stream_line, self.n_words, self.width, self.bus_ids, self.bus_valid,
-                    self.pe_ids, self.pe_valid, self.send_up, self.psum_from_gin):  # fmt: skip
-            a = np.ascontiguousarray(arr)
-            h.update(str(a.shape).encode())
-            h.update(a.tobytes())
-        return h.hexdigest()
 
 
 def _local_sequences(spec: PassSpec, name: str) -> list[np.ndarray]:
@@ -548,11 +534,6 @@ class AbstractDataflow(abc.ABC):
         reason = self.supports(problem, hw)
         if reason is not None:
             raise CompileError(problem.layer.name, self.id, reason)
-
-
-def padded_macs(padded: PaddedConv) -> int:
-    """MACs of the zero-padded direct convolution [MAC]."""
-    return padded.zero_counts().macs
 
 
 REGISTRY: dict[str, AbstractDataflow] = {}

@@ -199,12 +199,9 @@ class Keys:
 
 
 def first_use(elems: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct elements and the earliest time each is used."""
-    order = np.lexsort((when, elems))
-    e, t = elems[order], when[order]
-    keep = np.ones(len(e), bool)
-    keep[1:] = e[1:] != e[:-1]
-    return e[keep], t[keep]
+    """Distinct elements and their first use (``when`` never decreases along ``elems``)."""
+    e, first = np.unique(elems, return_index=True)
+    return e, when[first]
 
 
 def make_stream(
@@ -240,11 +237,6 @@ def make_stream(
 def ceil_div(a: int, b: int) -> int:
     """``ceil(a / b)`` for positive integers."""
     return -(-a // b)
-
-
-def chunks(n: int, size: int) -> list[range]:
-    """``range(n)`` cut into consecutive pieces of ``size``."""
-    return [range(i, min(n, i + size)) for i in range(0, n, size)]
 
 
 def ideal(macs: int, hw: HardwareConfig) -> int:

@@ -55,17 +55,12 @@ from ecoflow.dataflows.common import (
     Keys,
     ceil_div,
     direct_schedule,
+    first_use,
     gin_words,
     ideal,
     make_stream,
 )
 from ecoflow.workloads.layer import Problem
-
-
-def _first_uses(elems: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct elements and their first use (``when`` never decreases along the program)."""
-    e, first = np.unique(elems, return_index=True)
-    return e, when[first]
 
 
 @dataclass(frozen=True)
@@ -242,9 +237,9 @@ class _Plan:
                         ifmap_pe[row][col] = [int(y * d.sh + r)]
                         filter_pe[row][col] = [f_pe((job.group, kb))]
                         mac = o.mac
-                        e, w = _first_uses(o.ifmap[mac], when[mac])
+                        e, w = first_use(o.ifmap[mac], when[mac])
                         words["ifmap"].append((e, ifmap_bus_ids[row][0], y * d.sh + r, w))
-                        e, w = _first_uses(o.filter[mac], when[mac])
+                        e, w = first_use(o.filter[mac], when[mac])
                         words["filter"].append(
                             (e, filter_bus_ids[row][0], filter_pe[row][col][0], w)
                         )

@@ -5,7 +5,8 @@ It runs one :class:`~ecoflow.dataflows.base.Program` (the unpadded NumPy arrays)
 be read, not to be fast. Its state, :class:`RefState`, holds the same quantities as
 :class:`ecoflow.sim.state.State`, so :func:`compare` can check the JAX step against it field by
 field, cycle by cycle. Nothing here computes with JAX: the module imports only the counter and
-stall names, the pipeline depth and the error type from the JAX modules (which import JAX).
+stall names, the integer timing numbers, the pipeline depth and the error type from the JAX
+modules (which import JAX).
 
 Machine model. ``PE = rows * cols`` PEs are numbered row-major; the PE *above* PE ``p`` is
 ``p - cols`` and the one *below* ``p + cols``; the *left* neighbour is ``p - 1`` and the *right*
@@ -94,7 +95,7 @@ from ecoflow.dataflows.base import (
     Program,
 )
 from ecoflow.sim.run import PIPE, SimulationError
-from ecoflow.sim.state import COUNTERS, STALLS
+from ecoflow.sim.state import COUNTERS, STALLS, timing_numbers
 
 TIMING_FIELDS = (
     "cycle", "done", "pc", "recv", "used", "ptr", "pin_recv", "pin_used", "pipe", "gon_occ",
@@ -129,16 +130,9 @@ class RefMachine:
 
     @classmethod
     def from_hardware(cls, hw: HardwareConfig) -> RefMachine:
-        """The numbers of ``hw`` (same formulas as ``Machine.from_hardware``)."""
-        word = hw.word_bits
+        """The numbers of ``hw`` (those of ``Machine.from_hardware``, plus registers and banks)."""
         machine = cls(
-            latency=hw.pe.multiplier_stages + hw.pe.adder_stages,
-            hop=hw.noc.local.hop_latency_cycles,
-            queue=hw.pe.queue_entries,
-            gon_words=max(1, hw.noc.gon.width_bits // word),
-            link_words=max(1, hw.noc.local.width_bits // word),
-            regs=hw.pe.psum_spad_entries,
-            banks=hw.global_buffer.banks,
+            **timing_numbers(hw), regs=hw.pe.psum_spad_entries, banks=hw.global_buffer.banks
         )
         if machine.latency + machine.hop > PIPE:
             raise SimulationError(f"latency + hop {machine.latency + machine.hop} > {PIPE}")

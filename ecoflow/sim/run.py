@@ -152,7 +152,6 @@ def run_passes(
         programs,
         hw,
         functional,
-        n_values=int(vals.shape[1]),
         n_out=_bucket(n_out) if functional else 1,
     )
     results: list[PassResult] = []

@@ -91,14 +91,19 @@ class Machine(NamedTuple):
     @classmethod
     def from_hardware(cls, hw: HardwareConfig) -> Machine:
         """The hardware's timing numbers as traced scalars."""
-        word = hw.word_bits
-        return cls(
-            latency=jnp.int32(hw.pe.multiplier_stages + hw.pe.adder_stages),
-            hop=jnp.int32(hw.noc.local.hop_latency_cycles),
-            queue=jnp.int32(hw.pe.queue_entries),
-            gon_words=jnp.int32(max(1, hw.noc.gon.width_bits // word)),
-            link_words=jnp.int32(max(1, hw.noc.local.width_bits // word)),
-        )
+        return cls(**{k: jnp.int32(v) for k, v in timing_numbers(hw).items()})
+
+
+def timing_numbers(hw: HardwareConfig) -> dict[str, int]:
+    """The fields of :class:`Machine` as plain integers (shared with the NumPy reference)."""
+    word = hw.word_bits
+    return {
+        "latency": hw.pe.multiplier_stages + hw.pe.adder_stages,
+        "hop": hw.noc.local.hop_latency_cycles,
+        "queue": hw.pe.queue_entries,
+        "gon_words": max(1, hw.noc.gon.width_bits // word),
+        "link_words": max(1, hw.noc.local.width_bits // word),
+    }
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,6 @@ class Static:
         capacity: largest scratchpad capacity (functional scratchpad arrays).
         queue: psum-queue entries (functional ring arrays).
         regs: psum registers (functional).
-        n_values: length of each flat operand value array (functional).
         n_out: output elements (functional).
     """
 
@@ -129,7 +133,6 @@ class Static:
     capacity: int = 1
     queue: int = 1
     regs: int = 1
-    n_values: int = 1
     n_out: int = 1
 
     @property

@@ -94,9 +94,7 @@ def jax_setup(
     arrays = PassArrays(**{k: jnp.asarray(v) for k, v in padded.items()})
     functional = values is not None
     vals = jnp.asarray(values, jnp.float32) if functional else jnp.zeros((3, 1), jnp.float32)
-    st = _static(
-        [program], hw, functional, n_values=int(vals.shape[1]), n_out=n_out if functional else 1
-    )
+    st = _static([program], hw, functional, n_out=n_out if functional else 1)
     if static:
         st = dataclasses.replace(st, **static)
     return arrays, Machine.from_hardware(hw), init_state(st, arrays.n_ops), st, vals
