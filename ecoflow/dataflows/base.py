@@ -21,7 +21,7 @@ Machine model (what a program means, executed by :mod:`ecoflow.sim.step`):
   operand by a filter operand from the PE's scratchpads and accumulates into a psum register; an
   ``add`` pops one psum from the PE's psum-in queue and accumulates it. Either may ``send`` the
   register once it retires (after the multiplier and adder stages) to the PE above (local link)
-  or to the global output network (GON).
+  or to the global output network (GON); the destination is chosen per operation.
 * Operands reach a PE from a GIN stream (tagged words; an X-bus accepts a word whose row tag is
   one of its row IDs and a PE one whose column tag is one of its column IDs) or, on systolic
   arrays, from the left or upper neighbour, which forwards every word it receives.
@@ -55,7 +55,7 @@ T = TypeVar("T")
 F_FLAGS, F_NEED_I, F_NEED_F, F_FREE_I, F_FREE_F, F_REG, F_SLOT_I, F_SLOT_F, F_OUT = range(9)
 N_FIELDS = 9
 # Bits of ``F_FLAGS``.
-VALID, MAC, FIRST, SEND, ZERO = 1, 2, 4, 8, 16
+VALID, MAC, FIRST, SEND, ZERO, UP = 1, 2, 4, 8, 16, 32
 
 
 class CompileError(ValueError):
@@ -175,6 +175,8 @@ class PassSpec:
         width: GIN words per cycle per stream.
         send_up: per PE, sends go to the PE above (else to the GON).
         psum_from_gin: per PE, the psum-in queue is fed by the psum GIN (else from below).
+        send_up_ops: per PE, per operation, the send goes up (overrides ``send_up`` for dataflows
+            whose PEs send some results up and others to the GON).
     """
 
     rows: int
@@ -187,6 +189,7 @@ class PassSpec:
     width: dict[str, int]
     send_up: np.ndarray
     psum_from_gin: np.ndarray
+    send_up_ops: list[np.ndarray] | None = None
 
 
 # ---- compiled program ------------------------------------------------------------------------
@@ -206,7 +209,8 @@ class Program:
         width: (stream,) GIN words per cycle.
         bus_ids, bus_valid: (stream, row, id) X-bus row IDs and their mask.
         pe_ids, pe_valid: (stream, row, col, id) PE column IDs and their mask.
-        send_up: (PE,) sends go up (else GON).
+        send_up: (PE,) the PE sends at least one result up (each operation's ``UP`` flag says
+            where its own result goes).
         psum_from_gin: (PE,) psum-in fed by the psum GIN.
     """
 
@@ -279,7 +283,13 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
     lengths = [len(o) for o in spec.ops]
     n_max = max(1, max(lengths))
     ops = np.zeros((pes, n_max, N_FIELDS), np.int32)
-    send_up = np.asarray(spec.send_up, bool).reshape(rows, cols)
+    up_ops = [
+        np.asarray(spec.send_up_ops[p], bool) & o.send
+        if spec.send_up_ops is not None
+        else np.full(len(o), bool(spec.send_up[p])) & o.send
+        for p, o in enumerate(spec.ops)
+    ]
+    send_up = np.array([u.any() for u in up_ops], bool).reshape(rows, cols)
     from_gin = np.asarray(spec.psum_from_gin, bool).reshape(rows, cols)
     if send_up[0].any():
         raise CompileError(layer, "psum route", "a PE of the top row sends up")
@@ -306,6 +316,7 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             continue
         flags = VALID | np.where(o.mac, MAC, 0) | np.where(o.first, FIRST, 0)
         flags = flags | np.where(o.send, SEND, 0) | np.where(o.zero & o.mac, ZERO, 0)
+        flags = flags | np.where(up_ops[p], UP, 0)
         block = np.zeros((N_FIELDS, n), np.int64)  # filled field by field, stored once
         block[F_FLAGS] = flags
         block[F_REG] = o.reg
@@ -330,6 +341,10 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
                                    "element it never receives")  # fmt: skip
             local = np.where(o.mac, local, -1)
             need = np.maximum.accumulate(local + 1)
+            if len(seq) and need[-1] < len(seq) and spec.source[t][p] == "gin":
+                # multicast words a PE does not use are dropped as they arrive; the last
+                # operation waits for the trailing ones so that none is left in flight
+                need[-1] = len(seq)
             last_use = np.full(len(seq), -1, np.int64)
             used_at = np.nonzero(o.mac)[0][::-1]
             words, latest = np.unique(local[o.mac][::-1], return_index=True)
@@ -342,10 +357,6 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
                 raise CompileError(layer, f"{t}_capacity", f"PE {divmod(p, cols)} must hold "
                                    f"{int(np.max(need - before))} words, the scratchpad has "
                                    f"{spec.capacity[t]}")  # fmt: skip
-            if len(seq) and need[-1] < len(seq) and spec.source[t][p] == "gin":
-                # trailing words nobody uses would never be released; the stream must not hold them
-                raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} receives "
-                                   "words it never uses")  # fmt: skip
             block[f_need] = need
             block[f_free] = np.where(np.arange(n) == n - 1, len(seq), free)
             block[f_slot] = np.maximum(local, 0) % spec.capacity[t]
@@ -413,7 +424,7 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
         bus_valid=bus_valid,
         pe_ids=pe_ids,
         pe_valid=pe_valid,
-        send_up=np.asarray(spec.send_up, bool),
+        send_up=send_up.reshape(-1),
         psum_from_gin=np.asarray(spec.psum_from_gin, bool),
     )
 

@@ -90,12 +90,13 @@ from ecoflow.dataflows.base import (
     FIRST,
     MAC,
     SEND,
+    UP,
     STREAMS,
     ZERO,
     Program,
 )
 from ecoflow.sim.run import PIPE, SimulationError
-from ecoflow.sim.state import COUNTERS, STALLS, timing_numbers
+from ecoflow.sim.state import COUNTERS, PIPE_EMPTY, PIPE_GON, PIPE_UP, STALLS, timing_numbers
 
 TIMING_FIELDS = (
     "cycle", "done", "pc", "recv", "used", "ptr", "pin_recv", "pin_used", "pipe", "gon_occ",
@@ -162,7 +163,8 @@ class RefState:
         ptr: (3,) words sent per GIN stream.
         pin_recv: (PE,) psums pushed into the psum-in queue (cumulative).
         pin_used: (PE,) psums popped from it (cumulative).
-        pipe: (PE, PIPE) results in flight; slot d leaves in d cycles.
+        pipe: (PE, PIPE) results in flight (``PIPE_GON`` or ``PIPE_UP``); slot d leaves in d
+            cycles.
         gon_occ: (PE,) words waiting in the output queue.
         counters: (len(COUNTERS),) event counts.
         stalls: (len(STALLS),) stall counts.
@@ -243,7 +245,7 @@ def reference_init(
         ptr=np.zeros(3, np.int64),
         pin_recv=np.zeros(pes, np.int64),
         pin_used=np.zeros(pes, np.int64),
-        pipe=np.zeros((pes, PIPE), bool),
+        pipe=np.zeros((pes, PIPE), np.int8),
         gon_occ=np.zeros(pes, np.int64),
         counters=np.zeros(len(COUNTERS), np.int64),
         stalls=np.zeros(len(STALLS), np.int64),
@@ -275,10 +277,11 @@ def issue(program: Program, m: RefMachine, s: RefState) -> None:
         have_i = before.recv[0, p] >= op[F_NEED_I]
         have_f = before.recv[1, p] >= op[F_NEED_F]
         have_p = is_mac or before.pin_recv[p] - before.pin_used[p] > 0
-        in_flight = int(before.pipe[p].sum())
+        up = bool(flags & UP)
+        in_flight = int((before.pipe[p] == (PIPE_UP if up else PIPE_GON)).sum())
         if not send:
             room = True
-        elif program.send_up[p]:
+        elif up:
             above = p - cols
             queued = before.pin_recv[above] - before.pin_used[above] if above >= 0 else 0
             room = queued + in_flight < m.queue
@@ -310,7 +313,7 @@ def issue(program: Program, m: RefMachine, s: RefState) -> None:
             s.pin_used[p] += 1
         slot = m.latency + m.hop - 1
         if send:
-            s.pipe[p, slot] = True
+            s.pipe[p, slot] = PIPE_UP if up else PIPE_GON
 
         if not s.functional:
             continue
@@ -326,7 +329,7 @@ def issue(program: Program, m: RefMachine, s: RefState) -> None:
         s.regs[p, reg] = value
         if send:
             s.pipe_val[p, slot] = value
-            if not program.send_up[p]:
+            if not up:
                 o = int(op[F_OUT])
                 if not 0 <= o < len(s.out):
                     raise IndexError(f"PE {p} sends output {o} of {len(s.out)}")
@@ -338,10 +341,10 @@ def retire(program: Program, m: RefMachine, s: RefState) -> None:
     """Sub-step 2: the pipelines advance; results in slot 0 enter their queue."""
     cols = program.cols
     for p in range(program.rows * cols):
-        if not s.pipe[p, 0]:
+        if s.pipe[p, 0] == PIPE_EMPTY:
             continue
         s.count("queue_push", 1)
-        if not program.send_up[p]:
+        if s.pipe[p, 0] == PIPE_GON:
             s.gon_occ[p] += 1
             continue
         s.count("local", 1)
@@ -352,7 +355,7 @@ def retire(program: Program, m: RefMachine, s: RefState) -> None:
             s.pin_ring[above, s.pin_recv[above] % m.queue] = s.pipe_val[p, 0]
         s.pin_recv[above] += 1  # only PE ``above + cols`` pushes here
     s.pipe[:, :-1] = s.pipe[:, 1:].copy()
-    s.pipe[:, -1] = False
+    s.pipe[:, -1] = PIPE_EMPTY
     if s.functional:
         s.pipe_val[:, :-1] = s.pipe_val[:, 1:].copy()
         s.pipe_val[:, -1] = 0.0
@@ -480,7 +483,9 @@ def deliver(
 
 
 def _finished(program: Program, s: RefState) -> bool:
-    return bool(np.all(s.pc >= program.n_ops) and not s.pipe.any() and np.all(s.gon_occ == 0))
+    return bool(
+        np.all(s.pc >= program.n_ops) and not (s.pipe != PIPE_EMPTY).any() and np.all(s.gon_occ == 0)
+    )
 
 
 def reference_step(

@@ -43,6 +43,7 @@ STALLS = (
     "bank",  # a GIN word held back by a global-buffer bank conflict [cycles]
 )
 C_ = {name: i for i, name in enumerate(COUNTERS)}
+PIPE_EMPTY, PIPE_GON, PIPE_UP = 0, 1, 2  # a retire-pipeline slot: empty, a result for the GON or up
 TIMING_FIELDS = 5  # F_FLAGS .. F_FREE_F: all a timing run reads
 S_ = {name: i for i, name in enumerate(STALLS)}
 
@@ -67,7 +68,6 @@ class PassArrays(NamedTuple):
     bus_valid: Array  # (S, rows, I) bool
     pe_ids: Array  # (S, rows, cols, I) int32
     pe_valid: Array  # (S, rows, cols, I) bool
-    send_up: Array  # (PE,) bool
     psum_from_gin: Array  # (PE,) bool
 
 
@@ -153,7 +153,8 @@ class State(NamedTuple):
         ptr: (S,) words sent per GIN stream.
         pin_recv: (PE,) psums arrived in the psum-in queue (cumulative).
         pin_used: (PE,) psums consumed from it (cumulative).
-        pipe: (PE, D) results in flight to their queue; slot d retires in d cycles.
+        pipe: (PE, D) results in flight to their queue (``PIPE_GON`` or ``PIPE_UP``, else
+            ``PIPE_EMPTY``); slot d retires in d cycles.
         gon_occ: (PE,) words waiting in the output queue.
         counters: (len(COUNTERS),) event counts.
         stalls: (len(STALLS),) stall counts.
@@ -199,7 +200,7 @@ def init_state(st: Static, n_ops: Array) -> State:
         ptr=jnp.zeros((3,), jnp.int32),
         pin_recv=zi,
         pin_used=zi,
-        pipe=jnp.zeros((pes, st.pipe), bool),
+        pipe=jnp.zeros((pes, st.pipe), jnp.int8),
         gon_occ=zi,
         counters=jnp.zeros((len(COUNTERS),), jnp.int32),
         stalls=jnp.zeros((len(STALLS),), jnp.int32),

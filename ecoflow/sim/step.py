@@ -43,9 +43,20 @@ from ecoflow.dataflows.base import (
     FIRST,
     MAC,
     SEND,
+    UP,
     ZERO,
 )
-from ecoflow.sim.state import C_, S_, Machine, PassArrays, State, Static
+from ecoflow.sim.state import (
+    C_,
+    PIPE_EMPTY,
+    PIPE_GON,
+    PIPE_UP,
+    S_,
+    Machine,
+    PassArrays,
+    State,
+    Static,
+)
 
 UNROLL_SLOTS = 5  # unroll the GIN slot loop up to this width (compile time grows with it)
 
@@ -82,10 +93,12 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     have_f = s.recv[1] >= op[:, F_NEED_F]
     pin_avail = s.pin_recv - s.pin_used
     have_p = is_mac | (pin_avail > 0)
-    inflight = jnp.sum(s.pipe, axis=1, dtype=jnp.int32)
-    room_up = _from_prev(pin_avail, st.cols) + inflight < m.queue
-    room_out = s.gon_occ + inflight < m.queue
-    credit = ~send | jnp.where(a.send_up, room_up, room_out)
+    to_up = (flags & UP) != 0
+    inflight_up = jnp.sum(s.pipe == PIPE_UP, axis=1, dtype=jnp.int32)
+    inflight_out = jnp.sum(s.pipe == PIPE_GON, axis=1, dtype=jnp.int32)
+    room_up = _from_prev(pin_avail, st.cols) + inflight_up < m.queue
+    room_out = s.gon_occ + inflight_out < m.queue
+    credit = ~send | jnp.where(to_up, room_up, room_out)
     ready = active & have_i & have_f & have_p & credit
 
     wait = active & ~ready
@@ -115,12 +128,13 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
 
     slot = jnp.arange(st.pipe, dtype=jnp.int32)[None, :] == (m.latency + m.hop - 1)
     enter = (ready & send)[:, None] & slot
+    dest = jnp.where(to_up, PIPE_UP, PIPE_GON).astype(s.pipe.dtype)[:, None]
     used = jnp.where(ready[None, :], jnp.stack([op[:, F_FREE_I], op[:, F_FREE_F]]), s.used)
     s = s._replace(
         pc=s.pc + ready.astype(jnp.int32),
         used=used,
         pin_used=s.pin_used + add.astype(jnp.int32),
-        pipe=s.pipe | enter,
+        pipe=jnp.where(enter, dest, s.pipe),
         counters=c,
         stalls=stalls,
     )
@@ -134,7 +148,7 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     new = jnp.where(first, jnp.float32(0), reg_val) + jnp.where(is_mac, a_val * b_val, q_val)
     regs = s.regs.at[pes, jnp.where(ready, op[:, F_REG], st.regs)].set(new, mode="drop")
     pipe_val = jnp.where(enter, new[:, None], s.pipe_val)
-    to_gon = ready & send & ~a.send_up
+    to_gon = ready & send & ~to_up
     idx = jnp.where(to_gon, op[:, F_OUT], st.n_out)
     out = s.out.at[idx].set(new, mode="drop")
     written = s.written.at[idx].set(True, mode="drop")
@@ -143,15 +157,15 @@ def issue(a: PassArrays, m: Machine, s: State, st: Static) -> State:
 
 def retire(a: PassArrays, m: Machine, s: State, st: Static) -> State:
     """Sub-step 2: results leave the pipeline into the psum-in queue above or the output queue."""
-    exits = s.pipe[:, 0]
+    exits = s.pipe[:, 0] != PIPE_EMPTY
     pipe = jnp.concatenate([s.pipe[:, 1:], jnp.zeros_like(s.pipe[:, :1])], axis=1)
-    up = exits & a.send_up
+    up = s.pipe[:, 0] == PIPE_UP
     arrive = _from_next(up, st.cols)
     c = _bump(s.counters, C_, {"local": up, "queue_push": exits})
     new = s._replace(
         pipe=pipe,
         pin_recv=s.pin_recv + arrive.astype(jnp.int32),
-        gon_occ=s.gon_occ + (exits & ~a.send_up).astype(jnp.int32),
+        gon_occ=s.gon_occ + (exits & ~up).astype(jnp.int32),
         counters=c,
     )
     if not st.functional:
@@ -308,6 +322,7 @@ def step(a: PassArrays, m: Machine, s: State, st: Static, values: Array) -> Stat
     released = release(a, new, st)
     new = forward(a, m, new, st, released)
     new = deliver(a, m, new, st, released, values)
-    finished = jnp.all(new.pc >= a.n_ops) & ~jnp.any(new.pipe) & jnp.all(new.gon_occ == 0)
+    finished = jnp.all(new.pc >= a.n_ops) & jnp.all(new.pipe == PIPE_EMPTY)
+    finished = finished & jnp.all(new.gon_occ == 0)
     new = new._replace(cycle=s.cycle + 1, done=finished)
     return type(s)(*(jnp.where(s.done, old, upd) for old, upd in zip(s, new, strict=True)))
