@@ -90,8 +90,8 @@ from ecoflow.dataflows.base import (
     FIRST,
     MAC,
     SEND,
-    UP,
     STREAMS,
+    UP,
     ZERO,
     Program,
 )
@@ -483,9 +483,8 @@ def deliver(
 
 
 def _finished(program: Program, s: RefState) -> bool:
-    return bool(
-        np.all(s.pc >= program.n_ops) and not (s.pipe != PIPE_EMPTY).any() and np.all(s.gon_occ == 0)
-    )
+    idle = not (s.pipe != PIPE_EMPTY).any() and np.all(s.gon_occ == 0)
+    return bool(np.all(s.pc >= program.n_ops) and idle)
 
 
 def reference_step(
