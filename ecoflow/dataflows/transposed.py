@@ -1,0 +1,465 @@
+"""EcoFlow transposed convolution (``ecoflow_igrad``, §4.1): input gradients without zeros.
+
+Compile time (§4.1.1, Fig. 5). The products a transposed convolution needs are the outer
+product of the rotated filter and the error (step 2): every (weight, error element) pair whose
+output lies inside the input gradient, and nothing multiplied by an inserted or border zero.
+Their labels (step 3) are the output elements they accumulate into. :func:`symbolic` spells
+these steps out for one channel; the compiler applies the same mapping to whole layers.
+
+Mapping. Output positions are cut into blocks of ``stride`` rows and columns (one block holds
+every output phase, so it uses every filter tap once per channel) and the blocks are dealt
+cyclically to the PE *units* of a set: block ``b`` goes to unit ``b mod n``. This is the
+circular shift of step 4: with one error element per unit, a product ``w[r, s] e[a, b]``
+lands ``floor(s / stride)`` units to the right of error element ``(a, b)``, and every product
+of one label lands in one unit. Blocks beyond a multiple of the unit count wrap around into the
+first round, as the circular shift does, so a left-edge block (early taps only) and a
+right-edge block (late taps only) share a unit and the units stay equally loaded.
+
+* **Grouping**: an error map larger than the set gives each unit several blocks, processed one
+  round after another (a round is a pass).
+* **Expansion**: a unit is ``e`` PEs of one column; the reduced channels (the layer's output
+  channels) are split among them and the partial sums go up the column, the top PE sending the
+  total to the global buffer (§4.1.2: accumulated locally, passed up when a label's last
+  product is done).
+* **Sets** (Algorithm 1, §4.3): the array holds several sets side by side and stacked; each
+  runs a job of ``n`` images and ``p`` output channels; sets with the same channels share the
+  weight broadcast and sets with the same images share the error multicast.
+
+Runtime (§4.1.2). Weights are broadcast in the same order to every PE of the sets that use them
+(each PE multiplies each weight by its own error elements, one product per cycle); error
+elements are multicast to the PEs that use them (a PE subscribes to several groups: the IDs of
+§4.4); partial sums accumulate in the psum scratchpad. When outputs have too many phases for
+the psum scratchpad (large strides), a round covers a range of output-row phases at a time.
+
+Deviation from the printed example: Fig. 5 keeps error rows on PE rows and accumulates the
+labels of neighbouring error rows up the column; this compiler applies the circular shift to
+rows as well as columns (so a label never spans PE rows of one unit unless expanded), which
+keeps the psum registers per PE bounded for every layer. §4.4 sizes the row IDs with the same
+equation as the column IDs, which is what this 2-D shift needs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import (
+    AbstractDataflow,
+    CompileError,
+    PassSpec,
+    Schedule,
+    group_passes,
+    register,
+)
+from ecoflow.dataflows.common import DirectConv, ceil_div, gin_words, ideal
+from ecoflow.dataflows.zerofree import Work, multicast, pe_programs, useful_pairs
+from ecoflow.workloads.layer import Axis, Problem
+
+
+# ---- the symbolic steps of §4.1.1 ------------------------------------------------------------
+@dataclass(frozen=True)
+class SymbolicTransposed:
+    """The compile steps of §4.1.1 for one channel (the walk-through of Fig. 5).
+
+    Attributes:
+        weights: names of the rotated filter's elements in execution order (``w{r}{s}``,
+            column-major: ``w00, w10, w20, w01, ...``) (step 1).
+        errors: names of the error elements, row-major (step 1).
+        product: (weights, errors) the outer product's labels: the output ``(y, x)`` each
+            product accumulates into, or ``None`` where it falls outside the output (steps 2-3).
+        shift: per weight, the columns its products move right, ``floor(w_idx / (S stride))``.
+        pe: (weights, errors) the PE ``(row, col)`` that runs each product (step 4).
+        groups: per PE, the error elements it receives (its multicast groups).
+    """
+
+    weights: tuple[str, ...]
+    errors: tuple[str, ...]
+    product: tuple[tuple[tuple[int, int] | None, ...], ...]
+    shift: tuple[int, ...]
+    pe: tuple[tuple[tuple[int, int], ...], ...]
+    groups: dict[tuple[int, int], tuple[str, ...]]
+
+
+def symbolic(error: tuple[int, int], filt: tuple[int, int], stride: int, pad: int = 0):
+    """The steps of §4.1.1 for an error map ``error``, a filter ``filt`` and a stride.
+
+    ``w[r][s] * e[a][b]`` contributes to output ``(a stride + r - pad, b stride + s - pad)``
+    (a transposed convolution of the error with the rotated filter). One error element per PE,
+    ``(a, b)`` on PE ``(a, b)``; the product moves ``floor(w_idx / (S stride))`` PEs to the right,
+    circularly (``w_idx = s R + r``).
+    """
+    (pe_h, pe_w), (r_n, s_n) = error, filt
+    out_h = (pe_h - 1) * stride + r_n - 2 * pad
+    out_w = (pe_w - 1) * stride + s_n - 2 * pad
+    weights = tuple(f"w{r}{s}" for s in range(s_n) for r in range(r_n))
+    errors = tuple(f"e{a}{b}" for a in range(pe_h) for b in range(pe_w))
+    product, pe_of, shift = [], [], []
+    for idx in range(r_n * s_n):
+        s, r = divmod(idx, r_n)
+        sh = idx // (s_n * stride)
+        shift.append(sh)
+        row, where = [], []
+        for a in range(pe_h):
+            for b in range(pe_w):
+                y, x = a * stride + r - pad, b * stride + s - pad
+                row.append((y, x) if 0 <= y < out_h and 0 <= x < out_w else None)
+                where.append((a, (b + sh) % pe_w))
+        product.append(tuple(row))
+        pe_of.append(tuple(where))
+    groups: dict[tuple[int, int], set[int]] = {}
+    for row in pe_of:
+        for j, at in enumerate(row):
+            groups.setdefault(at, set()).add(j)
+    return SymbolicTransposed(
+        weights=weights,
+        errors=errors,
+        product=tuple(product),
+        shift=tuple(shift),
+        pe=tuple(pe_of),
+        groups={k: tuple(errors[j] for j in sorted(v)) for k, v in sorted(groups.items())},
+    )
+
+
+# ---- the per-axis deal of output blocks --------------------------------------------------------
+@dataclass(frozen=True)
+class AxisDeal:
+    """Output blocks of one axis dealt to ``units`` units over ``rounds`` rounds.
+
+    Attributes:
+        block: outputs per block.
+        units: units along the axis.
+        rounds: rounds (blocks past ``units * rounds`` wrap into the first rounds).
+        outs: per (unit, round), the outputs it computes (sorted).
+        taps: per output, its data taps and their padded-input coordinates.
+    """
+
+    block: int
+    units: int
+    rounds: int
+    outs: dict[tuple[int, int], np.ndarray]
+    taps: list[tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, axis: Axis, block: int, units: int) -> AxisDeal:
+        """Deal the outputs of ``axis`` in blocks of ``block`` to ``units`` units."""
+        n_blocks = ceil_div(axis.out, block)
+        units = min(units, n_blocks)
+        rounds = max(1, n_blocks // units)
+        o, k, coord = useful_pairs(axis)
+        taps = [(k[o == y], coord[o == y]) for y in range(axis.out)]
+        outs: dict[tuple[int, int], list[int]] = {}
+        for y in range(axis.out):
+            b = y // block
+            outs.setdefault((b % units, (b // units) % rounds), []).append(y)
+        return cls(block, units, rounds, {key: np.array(v) for key, v in outs.items()}, taps)
+
+    def work(self, unit: int, rnd: int, phases: range | None = None) -> tuple[int, int]:
+        """(outputs, products) of one unit in one round, over outputs whose phase is in range."""
+        ys = self.outs.get((unit, rnd), np.zeros(0, int))
+        if phases is not None:
+            ys = ys[np.isin(ys % self.block, np.asarray(phases))]
+        return len(ys), sum(len(self.taps[y][0]) for y in ys)
+
+
+def _block(axis: Axis) -> int:
+    """Outputs per block: the input dilation over the window stride (the output phases)."""
+    if axis.dilation % axis.stride == 0:
+        return max(1, axis.dilation // axis.stride)
+    return 1
+
+
+@dataclass(frozen=True)
+class TransposedMapping:
+    """Mapping parameters of ``ecoflow_igrad``.
+
+    Attributes:
+        nr, nc: units per set along output rows and columns.
+        e: PEs per unit (expansion: the reduced channels are split among them).
+        p: output channels per PE.
+        n: images per PE.
+        phases: output-row phases per round (all of them unless registers are short).
+    """
+
+    nr: int
+    nc: int
+    e: int
+    p: int
+    n: int
+    phases: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    group: int
+    images: range
+    channels: range
+
+
+@dataclass(frozen=True)
+class _Pass:
+    jobs: tuple[_Job, ...]
+    rh: int
+    rw: int
+    phases: range
+
+
+class _Plan:
+    """The passes of a problem under one mapping."""
+
+    def __init__(self, d: DirectConv, m: TransposedMapping, hw: HardwareConfig) -> None:
+        self.d, self.m, self.hw = d, m, hw
+        h, w = d.problem.padded.axes
+        self.h = AxisDeal.of(h, _block(h), m.nr)
+        self.w = AxisDeal.of(w, _block(w), m.nc)
+        self.set_rows = self.h.units * m.e
+        self.v_sets = hw.array.rows // self.set_rows
+        self.h_sets = hw.array.cols // self.w.units
+        self.q = ceil_div(d.Cg, m.e)
+        jobs = [
+            _Job(g, range(i, min(d.batch, i + m.n)), range(c, min(d.kg, c + m.p)))
+            for g in range(d.groups)
+            for c in range(0, d.kg, m.p)
+            for i in range(0, d.batch, m.n)
+        ]
+        per = self.v_sets * self.h_sets
+        self.batches = [tuple(jobs[j : j + per]) for j in range(0, len(jobs), per)]
+        self.phase_groups = [
+            range(a, min(self.h.block, a + m.phases)) for a in range(0, self.h.block, m.phases)
+        ]
+
+    def passes(self) -> list[_Pass]:
+        return [
+            _Pass(b, rh, rw, ph)
+            for b in self.batches
+            for rh in range(self.h.rounds)
+            for rw in range(self.w.rounds)
+            for ph in self.phase_groups
+            if any(self.h.work(u, rh, ph)[1] for u in range(self.h.units))
+            and any(self.w.work(u, rw)[1] for u in range(self.w.units))
+        ]
+
+    def descriptor(self, ps: _Pass) -> tuple:
+        """What shapes a pass's program: job sizes, and each unit's outputs relative to blocks."""
+        shape = tuple((len(j.images), len(j.channels)) for j in ps.jobs)
+        rel = []
+        for deal, rnd in ((self.h, ps.rh), (self.w, ps.rw)):
+            units = []
+            for u in range(deal.units):
+                ys = deal.outs.get((u, rnd), np.zeros(0, int))
+                units.append(tuple((int(y % deal.block), tuple(deal.taps[y][0])) for y in ys))
+            rel.append(tuple(units))
+        return (shape, tuple(rel), ps.phases.start, len(ps.phases))
+
+    def work(self, ps: _Pass) -> dict[int, Work]:
+        """The products of every PE of a pass, in tick order."""
+        d, m, hw = self.d, self.m, self.hw
+        cols = hw.array.cols
+        hz, wz = d.problem.padded.axes
+        out: dict[int, Work] = {}
+        for j, job in enumerate(ps.jobs):
+            sv, sh = divmod(j, self.h_sets)
+            for uh in range(self.h.units):
+                ys = self.h.outs.get((uh, ps.rh), np.zeros(0, int))
+                ys = ys[np.isin(ys % self.h.block, np.asarray(ps.phases))]
+                if len(ys) == 0:
+                    continue
+                hy = np.concatenate([np.full(len(self.h.taps[y][0]), y) for y in ys])
+                hk = np.concatenate([self.h.taps[y][0] for y in ys])
+                hc = np.concatenate([self.h.taps[y][1] for y in ys])
+                for uw in range(self.w.units):
+                    xs = self.w.outs.get((uw, ps.rw), np.zeros(0, int))
+                    if len(xs) == 0:
+                        continue
+                    wx = np.concatenate([np.full(len(self.w.taps[x][0]), x) for x in xs])
+                    wk = np.concatenate([self.w.taps[x][0] for x in xs])
+                    wc = np.concatenate([self.w.taps[x][1] for x in xs])
+                    for e in range(m.e):
+                        chans = range(e * self.q, min(d.Cg, (e + 1) * self.q))
+                        if len(chans) == 0:
+                            continue
+                        row = sv * self.set_rows + uh * m.e + e
+                        col = sh * self.w.units + uw
+                        out[row * cols + col] = self._products(
+                            job, chans, (hy, hk, hc), (wx, wk, wc), hz, wz
+                        )
+        return out
+
+    def _products(self, job, chans, hs, ws, hz: Axis, wz: Axis) -> Work:
+        """One PE's products: for each reduced channel, tap, output channel and image."""
+        d = self.d
+        hy, hk, hc = hs
+        wx, wk, wc = ws
+        a, b, c, k, i = np.meshgrid(
+            np.arange(len(hy)), np.arange(len(wx)), np.asarray(chans),
+            np.asarray(job.channels), np.asarray(job.images), indexing="ij",
+        )  # fmt: skip
+        a, b, c, k, i = (x.reshape(-1) for x in (a, b, c, k, i))
+        kk = job.group * d.kg + k
+        tap_h, tap_w = hk[a], wk[b]
+        # common progress: channel, then tap (row, column), then output channel, then image
+        tick = (((c - chans.start) * hz.taps + tap_h) * wz.taps + tap_w) * len(job.channels)
+        tick = (tick + (k - job.channels.start)) * len(job.images) + (i - job.images.start)
+        order = np.lexsort((wx[b], hy[a], tick))
+        ifm = d.ifmap_id(i, kk, c, hc[a], wc[b])
+        fil = d.filter_id(kk, c, tap_h * hz.tap_dilation, tap_w * wz.tap_dilation)
+        lab = d.out_id(i, kk, hy[a], wx[b])
+        zero = np.zeros(len(order), np.int64)
+        return Work(ifm[order], fil[order], lab[order], tick[order], zero, zero)
+
+    def spec(self, ps: _Pass) -> PassSpec:
+        """The pass in readable form."""
+        d, hw = self.d, self.hw
+        rows, cols = hw.array.rows, hw.array.cols
+        work = self.work(ps)
+        progs = pe_programs(rows, cols, work, hw, d.name)
+        pes = np.concatenate([np.full(len(w), p) for p, w in work.items()])
+        cat = {f: np.concatenate([getattr(w, f) for w in work.values()]) for f in
+               ("ifmap", "filter", "tick", "iround", "fround")}  # fmt: skip
+        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"])
+        fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
+                        base=len(ifm.stream))  # fmt: skip
+        return PassSpec(
+            rows=rows,
+            cols=cols,
+            ops=progs.ops,
+            streams={"ifmap": ifm.stream, "filter": fil.stream},
+            ids={"ifmap": ifm.ids, "filter": fil.ids},
+            source={t: np.array(["gin"] * (rows * cols)) for t in ("ifmap", "filter")},
+            capacity={"ifmap": hw.pe.ifmap_spad_entries, "filter": hw.pe.filter_spad_entries},
+            width=gin_words(d.problem.phase, hw),
+            send_up=np.zeros(rows * cols, bool),
+            psum_from_gin=np.zeros(rows * cols, bool),
+            send_up_ops=progs.up,
+        )
+
+    # ---- estimate for the search ----------------------------------------------------------
+    def estimate(self) -> tuple[int, int] | None:
+        """(cycles, words) of the plan, or None when a PE would need too many psum registers."""
+        d, m, hw = self.d, self.m, self.hw
+        widths = gin_words(d.problem.phase, hw)
+        hz, wz = d.problem.padded.axes
+        total, words = 0, 0
+        for ph in self.phase_groups:
+            for rh in range(self.h.rounds):
+                wh = [self.h.work(u, rh, ph) for u in range(self.h.units)]
+                for rw in range(self.w.rounds):
+                    ww = [self.w.work(u, rw) for u in range(self.w.units)]
+                    labels = max(a[0] for a in wh) * max(b[0] for b in ww)
+                    if labels * m.p * m.n > hw.pe.psum_spad_entries:
+                        return None
+                    prods = max(a[1] for a in wh) * max(b[1] for b in ww)
+                    outs = sum(a[0] for a in wh) * sum(b[0] for b in ww)
+                    taps = len({t for u in range(self.h.units) for y in
+                                self.h.outs.get((u, rh), []) if y % self.h.block in ph
+                                for t in self.h.taps[y][0]}) * wz.taps  # fmt: skip
+                    for batch in self.batches:
+                        n = max(len(j.images) for j in batch)
+                        p = max(len(j.channels) for j in batch)
+                        busy = prods * self.q * p * n
+                        f_words = len({(j.group, j.channels.start) for j in batch})
+                        f_words *= d.Cg * taps * p
+                        err = len({(j.group, j.images.start) for j in batch}) * n * d.Cg
+                        e_words = err * min(outs, hz.size * wz.size)
+                        o_words = outs * len(batch) * p * n
+                        cost = max(busy, f_words // widths["filter"],
+                                   e_words // widths["ifmap"], o_words // widths["psum"])  # fmt: skip
+                        total += cost + m.e * 4
+                        words += f_words + e_words + o_words
+        return total, words
+
+
+def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
+    """The mapping with the fewest estimated cycles (then network words) that fits the PEs."""
+    rows, cols = hw.array.rows, hw.array.cols
+    h, w = d.problem.padded.axes
+    nbh = ceil_div(h.out, _block(h))
+    nbw = ceil_div(w.out, _block(w))
+    best, best_cost = None, None
+    es = sorted({e for e in (1, 2, 3, 4, 6, 8, 13) if e <= min(rows, d.Cg)})
+    for e in es:
+        nrs = sorted({min(nbh, rows // e // k) for k in (1, 2, 3, 4)} - {0})
+        ncs = sorted({min(nbw, cols // k) for k in (1, 2, 3, 4, 5)} - {0})
+        for nr, nc in itertools.product(nrs, ncs):
+            for p in sorted({p for p in (1, 2, 3, 4, 6, 8) if p <= d.kg}):
+                for n in sorted({n for n in (1, 2, 4) if n <= d.batch}):
+                    blk = _block(h)
+                    for phases in sorted({blk, ceil_div(blk, 2), ceil_div(blk, 4), 1}):
+                        m = TransposedMapping(nr, nc, e, p, n, phases)
+                        cost = _Plan(d, m, hw).estimate()
+                        if cost is None:
+                            continue
+                        if best_cost is None or cost < best_cost:
+                            best, best_cost = m, cost
+    if best is None:
+        raise CompileError(d.name, "pe.psum_spad_entries",
+                           "no transposed-convolution mapping fits the psum scratchpad")  # fmt: skip
+    return best
+
+
+@register
+class EcoflowTransposed(AbstractDataflow):
+    """EcoFlow's zero-free transposed convolution (input gradients, ``tconv`` forward)."""
+
+    id = "ecoflow_igrad"
+    description = "EcoFlow transposed convolution without zeros (§4.1)"
+
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """Refuse arrays without a multicast GIN."""
+        if hw.array.interconnect != "multicast":
+            return "EcoFlow needs a multicast GIN (array.interconnect: multicast)"
+        return None
+
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """Useful (zero-free) MACs over every PE."""
+        return ideal(problem.zero_counts().useful_macs, hw)
+
+    def pass_specs(
+        self, problem: Problem, hw: HardwareConfig, mapping: TransposedMapping | None = None
+    ) -> list[PassSpec]:
+        """Every pass of the problem under the searched (or given) mapping."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        plan = _Plan(d, mapping or search(d, hw), hw)
+        return [plan.spec(ps) for ps in plan.passes()]
+
+    def compile(
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        *,
+        exhaustive: bool = False,
+        mapping: TransposedMapping | None = None,
+    ) -> Schedule:
+        """Search a mapping (unless given) and build the distinct passes (or every one)."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        m = mapping or search(d, hw)
+        plan = _Plan(d, m, hw)
+        groups = group_passes(plan.passes(), plan.descriptor, plan.spec, hw, d.name,
+                              exhaustive=exhaustive)  # fmt: skip
+        return zero_free_schedule(
+            self.id,
+            d,
+            groups,
+            (("jobs", len(plan.batches)), ("rounds", plan.h.rounds * plan.w.rounds),
+             ("phase_groups", len(plan.phase_groups))),
+            {"nr": plan.h.units, "nc": plan.w.units, "e": m.e, "p": m.p, "n": m.n,
+             "phases": m.phases, "sets": plan.v_sets * plan.h_sets},
+        )  # fmt: skip
+
+
+def zero_free_schedule(dataflow, d: DirectConv, groups, loops, mapping) -> Schedule:
+    """A schedule that multiplies no zero (operands stay in the padded layout for values)."""
+    return Schedule(
+        dataflow=dataflow,
+        problem=d.problem,
+        groups=groups,
+        loops=loops,
+        mapping=mapping,
+        operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
+        output_shape=d.out_shape,
+        zero_macs=0,
+    )

@@ -1,0 +1,290 @@
+"""Building blocks of the zero-free (EcoFlow) dataflows: useful products, PE programs, multicast.
+
+The EcoFlow dataflows schedule only the products of two data elements of a phase's padded
+problem (never a padding or inserted zero). A mapping says which PE performs which product and
+when (a *tick* of the common progress of the array, identical for every PE at the same point of
+the loop nest); this module turns that into a :class:`~ecoflow.dataflows.base.PassSpec`:
+
+* :func:`useful_pairs`: along one axis, the (output, tap) pairs whose input element is data;
+* :func:`pe_programs`: per PE, the MACs in tick order, plus the ``add`` of every partial sum
+  that arrives from the PE below (a label computed by several PEs of one column is accumulated
+  bottom to top, §4.1.2 and §4.2.2 "expansion"), the psum register of each label (checked
+  against the psum scratchpad), and per operation whether the result goes up or to the GON;
+* :func:`multicast`: the GIN words of one operand with the (row, column) tags and the IDs each
+  X-bus and PE must hold (§4.4, Fig. 8), one word per element per *round* and receiver group.
+
+A label is an element of the raw output (``DirectConv.out_id``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import CompileError, Ids, PeOps, Stream
+from ecoflow.workloads.layer import Axis
+
+
+def useful_pairs(axis: Axis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (output, tap) pair of one axis whose input element is data (not padding).
+
+    Returns:
+        ``(out, tap, coord)``: the output index, the data-tap index (the filter position is
+        ``tap * tap_dilation``) and the coordinate in the padded input (``out * stride +
+        tap * tap_dilation``), sorted by output then tap.
+    """
+    o = np.arange(axis.out)[:, None]
+    k = np.arange(axis.taps)[None, :]
+    coord = o * axis.stride + k * axis.tap_dilation
+    j = coord - axis.pad[0]
+    ok = (j >= 0) & (j <= (axis.size - 1) * axis.dilation) & (j % axis.dilation == 0)
+    oo, kk = np.nonzero(ok)
+    return oo, kk, coord[oo, kk]
+
+
+@dataclass
+class Work:
+    """The products one PE performs, in issue order (arrays of one length).
+
+    Attributes:
+        ifmap: ifmap-operand element of each product.
+        filter: filter-operand element.
+        label: raw-output element it accumulates into.
+        tick: common progress of the array when it is due (non-decreasing).
+        iround, fround: round of the ifmap and filter words: a PE receives an element once per
+            round and holds it until its last use in that round.
+    """
+
+    ifmap: np.ndarray
+    filter: np.ndarray
+    label: np.ndarray
+    tick: np.ndarray
+    iround: np.ndarray
+    fround: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+
+@dataclass
+class Programs:
+    """Per-PE operations and send destinations of one pass, and what they need.
+
+    Attributes:
+        ops: per PE (row-major) operations.
+        up: per PE, per operation, the send goes to the PE above.
+        registers: the most psum registers any PE holds at once.
+        adds: psums accumulated from the PE below, over the array.
+    """
+
+    ops: list[PeOps]
+    up: list[np.ndarray]
+    registers: int
+    adds: int
+
+
+def _registers(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, int]:
+    """Greedy interval colouring: a register per label, live from ``first`` to ``last``."""
+    order = np.argsort(first, kind="stable")
+    reg = np.zeros(len(first), np.int64)
+    free: list[int] = []
+    busy: list[tuple[int, int]] = []  # (last, register)
+    n = 0
+    for i in order:
+        while busy and busy[0][0] < first[i]:
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        if free:
+            r = heapq.heappop(free)
+        else:
+            r, n = n, n + 1
+        reg[i] = r
+        heapq.heappush(busy, (int(last[i]), r))
+    return reg, n
+
+
+def pe_programs(
+    rows: int, cols: int, work: dict[int, Work], hw: HardwareConfig, layer: str
+) -> Programs:
+    """Operations of every PE: its MACs in order and the adds of psums from below.
+
+    A label computed by several PEs must stay in one column on consecutive rows; the lowest
+    sends its partial sum up when its last product retires, every PE above adds it after its own
+    last product of the label (in arrival order) and the top one sends the total to the GON.
+
+    Raises:
+        CompileError: a label spans columns or skips a row, or a PE needs more psum registers
+            than its scratchpad holds.
+    """
+    pes = rows * cols
+    lab = [work[p].label if p in work else np.zeros(0, np.int64) for p in range(pes)]
+    all_l = np.concatenate(lab) if lab else np.zeros(0, np.int64)
+    all_p = np.concatenate([np.full(len(x), p) for p, x in enumerate(lab)])
+    pair = np.unique(np.stack([all_l, all_p]), axis=1) if len(all_l) else np.zeros((2, 0), int)
+    labels, start, count = np.unique(pair[0], return_index=True, return_counts=True)
+    top_pe = pair[1][start]  # lowest PE index = topmost row of the label
+    bottom_pe = pair[1][start + count - 1]
+    if np.any((bottom_pe - top_pe) % cols) or np.any((bottom_pe - top_pe) // cols != count - 1):
+        raise CompileError(
+            layer, "psum route", "a label's PEs are not consecutive rows of a column"
+        )
+    latency = hw.pe.multiplier_stages + hw.pe.adder_stages + hw.noc.local.hop_latency_cycles
+    ops: list[PeOps] = [PeOps.empty() for _ in range(pes)]
+    up: list[np.ndarray] = [np.zeros(0, bool) for _ in range(pes)]
+    # psums each PE sends up: (labels, nominal send time) in send order
+    sent: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    most, adds = 0, 0
+    for p in sorted(range(pes), key=lambda q: (-(q // cols), q % cols)):
+        w = work.get(p)
+        below = sent.get(p + cols, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        if (w is None or len(w) == 0) and len(below[0]) == 0:
+            continue
+        if w is None:
+            w = Work(*(np.zeros(0, np.int64) for _ in range(6)))
+        n_mac = len(w)
+        in_lab, in_time = below
+        # where each add goes: after the PE's own last product of the label and the arrival
+        rev_l, rev_i = np.unique(w.label[::-1], return_index=True)
+        last_local = n_mac - 1 - rev_i
+        pos = np.searchsorted(rev_l, in_lab)
+        pos = np.minimum(pos, max(len(rev_l) - 1, 0))
+        has = (
+            (len(rev_l) > 0) & (rev_l[pos] == in_lab) if len(rev_l) else np.zeros(len(in_lab), bool)
+        )
+        after = np.where(has, last_local[pos] + 1 if len(rev_l) else 0, 0)
+        want = np.maximum(after, in_time + latency)
+        want = np.maximum.accumulate(want) if len(want) else want  # FIFO: arrival order
+        at = np.minimum(want, n_mac)
+        is_mac = np.insert(np.ones(n_mac, bool), at, False)
+        label = np.insert(w.label, at, in_lab)
+        ifm = np.insert(w.ifmap, at, 0)
+        fil = np.insert(w.filter, at, 0)
+        n = len(label)
+        idx = np.arange(n)
+        uniq, first_i = np.unique(label, return_index=True)
+        _, rev = np.unique(label[::-1], return_index=True)
+        last_i = n - 1 - rev
+        first = np.zeros(n, bool)
+        first[first_i] = True
+        send = np.zeros(n, bool)
+        send[last_i] = True
+        k = np.searchsorted(labels, uniq)
+        goes_up = top_pe[k] != p  # the label continues in the PE above
+        to_up = np.zeros(n, bool)
+        to_up[last_i[goes_up]] = True
+        reg_of, need = _registers(first_i, last_i)
+        if need > hw.pe.psum_spad_entries:
+            raise CompileError(layer, "psum_capacity", f"PE {divmod(p, cols)} holds {need} "
+                               f"partial sums, the scratchpad has {hw.pe.psum_spad_entries}")  # fmt: skip
+        most = max(most, need)
+        adds += int((~is_mac).sum())
+        reg = reg_of[np.searchsorted(uniq, label)]
+        ops[p] = PeOps(is_mac, ifm, fil, reg, first, send, np.zeros(n, bool), label)
+        up[p] = to_up
+        order = np.argsort(last_i[goes_up], kind="stable")
+        sent[p] = (uniq[goes_up][order], idx[last_i[goes_up]][order])
+    return Programs(ops, up, most, adds)
+
+
+@dataclass
+class Multicast:
+    """The GIN words of one operand in one pass and the IDs that route them.
+
+    Attributes:
+        stream: the words (tags and element ids), in delivery order.
+        ids: the row IDs of each X-bus and column IDs of each PE.
+        row_tags, col_tags: distinct row and column tags used.
+    """
+
+    stream: Stream
+    ids: Ids
+    row_tags: int
+    col_tags: int
+
+
+def multicast(
+    rows: int,
+    cols: int,
+    pe: np.ndarray,
+    elem: np.ndarray,
+    rnd: np.ndarray,
+    tick: np.ndarray,
+    base: int = 0,
+) -> Multicast:
+    """One word per (element, round, receiving rectangle), tagged so that only its users get it.
+
+    The PEs that use an element in a round form its receiver group; the group is split into
+    rectangles (rows with the same column set). A rectangle's row tag names its row set and its
+    column tag its column set: an X-bus holds the row tag of every rectangle that covers its
+    row, a PE the column tag of every rectangle that covers it, which delivers each word to
+    exactly its rectangle. Words go in order of first use (``tick``).
+
+    Args:
+        rows, cols: the array.
+        pe, elem, rnd, tick: one entry per use (PE index, element, round, tick).
+        base: global-buffer address of the first word.
+    """
+    if len(pe) == 0:
+        return Multicast(Stream.empty(), Ids.none(rows, cols), 0, 0)
+    key = np.stack([rnd, elem])
+    order = np.lexsort((pe, elem, rnd))
+    k, p, t = key[:, order], pe[order], tick[order]
+    new = np.ones(len(p), bool)
+    new[1:] = np.any(k[:, 1:] != k[:, :-1], axis=0)
+    starts = np.nonzero(new)[0]
+    t_min = np.minimum.reduceat(t, starts)
+    # receiver group of each (round, element) as a bitmask over PEs
+    n_words = (rows * cols + 63) // 64
+    bits = np.zeros((len(p), n_words), np.uint64)
+    bits[np.arange(len(p)), p // 64] = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+    masks = np.bitwise_or.reduceat(bits, starts, axis=0)
+    groups, group_of = np.unique(masks, axis=0, return_inverse=True)
+    group_of = group_of.reshape(-1)
+    row_tag: dict[tuple[int, ...], int] = {}
+    col_tag: dict[tuple[int, ...], int] = {}
+    bus_ids: list[set[int]] = [set() for _ in range(rows)]
+    pe_ids: list[list[set[int]]] = [[set() for _ in range(cols)] for _ in range(rows)]
+    rects: list[list[tuple[int, int]]] = []
+    for g in groups:
+        members = [w * 64 + b for w in range(n_words) for b in range(64) if (int(g[w]) >> b) & 1]
+        by_row: dict[int, list[int]] = {}
+        for m in members:
+            by_row.setdefault(m // cols, []).append(m % cols)
+        by_cols: dict[tuple[int, ...], list[int]] = {}
+        for r, cs in sorted(by_row.items()):
+            by_cols.setdefault(tuple(cs), []).append(r)
+        tags = []
+        for cs, rs in by_cols.items():
+            rt = row_tag.setdefault(tuple(rs), len(row_tag))
+            ct = col_tag.setdefault(cs, len(col_tag))
+            for r in rs:
+                bus_ids[r].add(rt)
+                for c in cs:
+                    pe_ids[r][c].add(ct)
+            tags.append((rt, ct))
+        rects.append(tags)
+    n_rect = np.array([len(r) for r in rects])[group_of]
+    word_group = np.repeat(np.arange(len(starts)), n_rect)
+    rt = np.array([t for g in group_of for t, _ in rects[g]], np.int64)
+    ct = np.array([c for g in group_of for _, c in rects[g]], np.int64)
+    el = k[1, starts][word_group]
+    when = t_min[word_group]
+    order = np.lexsort((ct, rt, el, when))
+    stream = Stream(
+        elem=el[order].astype(np.int64),
+        row=rt[order],
+        col=ct[order],
+        addr=base + np.arange(len(order), dtype=np.int64),
+    )
+    ids = Ids(
+        [sorted(b) for b in bus_ids],
+        [[sorted(pe_ids[r][c]) for c in range(cols)] for r in range(rows)],
+    )
+    return Multicast(stream, ids, len(row_tag), len(col_tag))
+
+
+def id_bits(tags: int) -> int:
+    """Bits of an ID register that tells ``tags`` tags apart."""
+    return max(1, int(np.ceil(np.log2(max(tags, 2)))))
