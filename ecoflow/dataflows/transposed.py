@@ -365,7 +365,8 @@ class _Plan:
                         e_words = err * min(outs, hz.size * wz.size)
                         o_words = outs * len(batch) * p * n
                         cost = max(busy, f_words // widths["filter"],
-                                   e_words // widths["ifmap"], o_words // widths["psum"])  # fmt: skip
+                                   e_words // widths["ifmap"],
+                                   o_words // widths["psum"])  # fmt: skip
                         total += cost + m.e * 4
                         words += f_words + e_words + o_words
         return total, words
@@ -395,7 +396,7 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
                             best, best_cost = m, cost
     if best is None:
         raise CompileError(d.name, "pe.psum_spad_entries",
-                           "no transposed-convolution mapping fits the psum scratchpad")  # fmt: skip
+                           "no transposed mapping fits the psum scratchpad")  # fmt: skip
     return best
 
 

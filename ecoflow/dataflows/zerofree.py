@@ -106,30 +106,38 @@ def _registers(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def pe_programs(
-    rows: int, cols: int, work: dict[int, Work], hw: HardwareConfig, layer: str
+    rows: int,
+    cols: int,
+    work: dict[int, Work],
+    hw: HardwareConfig,
+    layer: str,
+    from_gin: dict[int, np.ndarray] | None = None,
 ) -> Programs:
     """Operations of every PE: its MACs in order and the adds of psums from below.
 
-    A label computed by several PEs must stay in one column on consecutive rows; the lowest
+    A label computed by several PEs must stay in one column; the lowest
     sends its partial sum up when its last product retires, every PE above adds it after its own
     last product of the label (in arrival order) and the top one sends the total to the GON.
+    ``from_gin`` gives, per PE at the bottom of its labels, the labels whose partial sums of an
+    earlier pass return from the global buffer (psum GIN), in delivery order.
 
     Raises:
-        CompileError: a label spans columns or skips a row, or a PE needs more psum registers
-            than its scratchpad holds.
+        CompileError: a label spans columns, or a PE needs more psum registers than its
+            scratchpad holds.
     """
     pes = rows * cols
     lab = [work[p].label if p in work else np.zeros(0, np.int64) for p in range(pes)]
+    for p, x in (from_gin or {}).items():
+        lab[p] = np.concatenate([lab[p], np.asarray(x, np.int64)])
     all_l = np.concatenate(lab) if lab else np.zeros(0, np.int64)
     all_p = np.concatenate([np.full(len(x), p) for p, x in enumerate(lab)])
     pair = np.unique(np.stack([all_l, all_p]), axis=1) if len(all_l) else np.zeros((2, 0), int)
     labels, start, count = np.unique(pair[0], return_index=True, return_counts=True)
     top_pe = pair[1][start]  # lowest PE index = topmost row of the label
     bottom_pe = pair[1][start + count - 1]
-    if np.any((bottom_pe - top_pe) % cols) or np.any((bottom_pe - top_pe) // cols != count - 1):
-        raise CompileError(
-            layer, "psum route", "a label's PEs are not consecutive rows of a column"
-        )
+    # PEs between the top and the bottom of a label without products of it relay its psum
+    if np.any((bottom_pe - top_pe) % cols):
+        raise CompileError(layer, "psum route", "a label spans PEs of several columns")
     latency = hw.pe.multiplier_stages + hw.pe.adder_stages + hw.noc.local.hop_latency_cycles
     ops: list[PeOps] = [PeOps.empty() for _ in range(pes)]
     up: list[np.ndarray] = [np.zeros(0, bool) for _ in range(pes)]
@@ -139,6 +147,11 @@ def pe_programs(
     for p in sorted(range(pes), key=lambda q: (-(q // cols), q % cols)):
         w = work.get(p)
         below = sent.get(p + cols, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        if from_gin is not None and p in from_gin:
+            if len(below[0]):
+                raise CompileError(layer, "psum route", f"PE {divmod(p, cols)} takes psums "
+                                   "from both the GIN and below")  # fmt: skip
+            below = (np.asarray(from_gin[p], np.int64), np.zeros(len(from_gin[p]), np.int64))
         if (w is None or len(w) == 0) and len(below[0]) == 0:
             continue
         if w is None:
@@ -177,7 +190,7 @@ def pe_programs(
         reg_of, need = _registers(first_i, last_i)
         if need > hw.pe.psum_spad_entries:
             raise CompileError(layer, "psum_capacity", f"PE {divmod(p, cols)} holds {need} "
-                               f"partial sums, the scratchpad has {hw.pe.psum_spad_entries}")  # fmt: skip
+                               f"psums, the scratchpad has {hw.pe.psum_spad_entries}")  # fmt: skip
         most = max(most, need)
         adds += int((~is_mac).sum())
         reg = reg_of[np.searchsorted(uniq, label)]
@@ -212,6 +225,8 @@ def multicast(
     rnd: np.ndarray,
     tick: np.ndarray,
     base: int = 0,
+    audience: np.ndarray | None = None,
+    members: dict[int, np.ndarray] | None = None,
 ) -> Multicast:
     """One word per (element, round, receiving rectangle), tagged so that only its users get it.
 
@@ -222,9 +237,17 @@ def multicast(
     exactly its rectangle. Words go in order of first use (``tick``).
 
     Args:
-        rows, cols: the array.
-        pe, elem, rnd, tick: one entry per use (PE index, element, round, tick).
+        rows: PE rows.
+        cols: PE columns.
+        pe: per use, the PE index.
+        elem: per use, the element.
+        rnd: per use, the round.
+        tick: per use, when it is due.
         base: global-buffer address of the first word.
+        audience: per use, a key of ``members``: the word then goes to every PE of the keys of
+            its uses (a broadcast to a fixed group; PEs drop the words they do not use), which
+            needs fewer IDs than exact receiver groups.
+        members: key -> PE indices.
     """
     if len(pe) == 0:
         return Multicast(Stream.empty(), Ids.none(rows, cols), 0, 0)
@@ -237,8 +260,17 @@ def multicast(
     t_min = np.minimum.reduceat(t, starts)
     # receiver group of each (round, element) as a bitmask over PEs
     n_words = (rows * cols + 63) // 64
-    bits = np.zeros((len(p), n_words), np.uint64)
-    bits[np.arange(len(p)), p // 64] = np.left_shift(np.uint64(1), (p % 64).astype(np.uint64))
+    one = np.uint64(1)
+    if audience is None or members is None:
+        bits = np.zeros((len(p), n_words), np.uint64)
+        bits[np.arange(len(p)), p // 64] = np.left_shift(one, (p % 64).astype(np.uint64))
+    else:
+        keys = sorted(members)
+        key_bits = np.zeros((len(keys), n_words), np.uint64)
+        for i, key in enumerate(keys):
+            for m in np.asarray(members[key]):
+                key_bits[i, m // 64] |= np.left_shift(one, np.uint64(m % 64))
+        bits = key_bits[np.searchsorted(keys, np.asarray(audience)[order])]
     masks = np.bitwise_or.reduceat(bits, starts, axis=0)
     groups, group_of = np.unique(masks, axis=0, return_inverse=True)
     group_of = group_of.reshape(-1)

@@ -1,0 +1,353 @@
+"""EcoFlow dilated convolution (``ecoflow_fgrad``, §4.2): filter gradients without zeros.
+
+Compile time (§4.2.1, Fig. 7). A symbolic convolution of the ifmap with the error dilated by
+the stride names, for every filter-gradient element, the products that accumulate into it:
+``dW[c, k, r, s] = sum_{n, a, b} x[n, c, r + stride a - pad, s + stride b - pad] e[n, k, a, b]``
+over the pairs whose ifmap element is data (no dilation zero and no border zero is ever
+multiplied). :func:`symbolic` spells this out for one channel.
+
+Mapping. Each filter-gradient element is provisionally assigned to one PE (step 2): a *unit*
+computes ``q`` input channels x ``p`` filters of one tap ``(r, s)`` (its psums stay in the psum
+scratchpad for the whole reduction). **Expansion** spreads a unit over ``e`` PEs of one column,
+each taking a share of the error rows; their partial sums go up the column and the top PE
+writes the gradient (Fig. 7: PE07 passes its partial sum to PE03). Units fill the array tap
+after tap; a reduction too long for one pass is cut into stages whose partial sums return from
+the global buffer (psum GIN) to the bottom PE of each unit.
+
+Runtime (§4.2.2). Error elements are broadcast, one per cycle and filter, to every PE that uses
+them (all taps of the filters' units); ifmap elements are multicast to the PEs whose taps need
+them (step 3: a PE belongs to several receive groups, the IDs of §4.4). Every PE performs one
+MAC per cycle into its ``p q`` registers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import (
+    AbstractDataflow,
+    CompileError,
+    Ids,
+    PassSpec,
+    Schedule,
+    Stream,
+    group_passes,
+    register,
+)
+from ecoflow.dataflows.common import DirectConv, ceil_div, gin_words, ideal, make_stream
+from ecoflow.dataflows.transposed import zero_free_schedule
+from ecoflow.dataflows.zerofree import Work, multicast, pe_programs
+from ecoflow.workloads.layer import Axis, Problem
+
+OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
+
+
+@dataclass(frozen=True)
+class SymbolicDilated:
+    """The compile steps of §4.2.1 for one channel (the walk-through of Fig. 7).
+
+    Attributes:
+        products: per filter-gradient element ``(r, s)`` (step 1), the ``(ifmap, error)``
+            element pairs it accumulates, in execution order (error row-major).
+        pe: per filter-gradient element, its PE (step 2: one element per PE, row-major).
+        groups: per PE, the ifmap elements it receives (step 3: its receive groups).
+    """
+
+    products: dict[tuple[int, int], tuple[tuple[tuple[int, int], tuple[int, int]], ...]]
+    pe: dict[tuple[int, int], int]
+    groups: dict[int, tuple[tuple[int, int], ...]]
+
+
+def symbolic(ifmap: tuple[int, int], filt: tuple[int, int], stride: int, pad: int = 0):
+    """The steps of §4.2.1 for an ifmap ``ifmap``, a filter ``filt`` and a stride."""
+    (h, w), (r_n, s_n) = ifmap, filt
+    e_h = (h + 2 * pad - r_n) // stride + 1
+    e_w = (w + 2 * pad - s_n) // stride + 1
+    products, pe, groups = {}, {}, {}
+    for r in range(r_n):
+        for s in range(s_n):
+            pairs = []
+            for a in range(e_h):
+                for b in range(e_w):
+                    y, x = r + stride * a - pad, s + stride * b - pad
+                    if 0 <= y < h and 0 <= x < w:
+                        pairs.append(((y, x), (a, b)))
+            products[(r, s)] = tuple(pairs)
+            pe[(r, s)] = r * s_n + s
+            groups[r * s_n + s] = tuple(sorted({i for i, _ in pairs}))
+    return SymbolicDilated(products, pe, groups)
+
+
+@dataclass(frozen=True)
+class DilatedMapping:
+    """Mapping parameters of ``ecoflow_fgrad``.
+
+    Attributes:
+        e: PEs per unit (expansion over error rows).
+        p: filters per PE.
+        q: input channels per PE.
+    """
+
+    e: int
+    p: int
+    q: int
+
+
+@dataclass(frozen=True)
+class _Unit:
+    group: int
+    chans: range  # input channels (the padded problem's output planes)
+    filters: range  # filters within the group
+    r: int
+    s: int
+
+
+@dataclass(frozen=True)
+class _Pass:
+    units: tuple[_Unit, ...]
+    stage: int
+
+
+def _valid(axis: Axis) -> np.ndarray:
+    """(out, tap) True where the padded-input element is data."""
+    o = np.arange(axis.out)[:, None]
+    k = np.arange(axis.taps)[None, :]
+    j = o * axis.stride + k * axis.tap_dilation - axis.pad[0]
+    return (j >= 0) & (j <= (axis.size - 1) * axis.dilation) & (j % axis.dilation == 0)
+
+
+class _Plan:
+    """The passes of a problem under one mapping."""
+
+    def __init__(self, d: DirectConv, m: DilatedMapping, hw: HardwareConfig) -> None:
+        self.d, self.m, self.hw = d, m, hw
+        self.hz, self.wz = d.problem.padded.axes
+        self.slots_v = hw.array.rows // m.e
+        self.slots = self.slots_v * hw.array.cols
+        units = [
+            _Unit(g, range(b, min(d.batch, b + m.q)), range(k, min(d.kg, k + m.p)), r, s)
+            for g in range(d.groups)
+            for b in range(0, d.batch, m.q)
+            for k in range(0, d.kg, m.p)
+            for r in range(d.P)
+            for s in range(d.Q)
+        ]
+        self.batches = [tuple(units[j : j + self.slots]) for j in range(0, len(units), self.slots)]
+        # the reduction: (image, error row) steps, cut into stages of whole parts
+        self.red = [(n, a) for n in range(d.Cg) for a in range(self.hz.taps)]
+        per_step = self.wz.taps * min(m.p, d.kg) * min(m.q, d.batch)
+        part = max(1, OPS_PER_PASS // per_step)
+        self.stage_len = part * m.e
+        self.stages = ceil_div(len(self.red), self.stage_len)
+        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
+
+    def passes(self) -> list[_Pass]:
+        return [_Pass(b, s) for b in self.batches for s in range(self.stages)]
+
+    def steps(self, stage: int, part: int) -> list[tuple[int, int]]:
+        """The (image, error row) steps of one part of a unit in one stage."""
+        chunk = self.red[stage * self.stage_len : (stage + 1) * self.stage_len]
+        size = ceil_div(len(chunk), self.m.e)
+        return chunk[part * size : (part + 1) * size]
+
+    def descriptor(self, ps: _Pass) -> tuple:
+        """Unit shapes and taps, and the stage's steps (which border rows they cross)."""
+        units = tuple((len(u.chans), len(u.filters), u.r, u.s) for u in ps.units)
+        parts = tuple(tuple(a for _, a in self.steps(ps.stage, e)) for e in range(self.m.e))
+        return (units, parts, ps.stage > 0, ps.stage == self.stages - 1)
+
+    def work(self, ps: _Pass) -> dict[int, Work]:
+        d, m, cols = self.d, self.m, self.hw.array.cols
+        out: dict[int, Work] = {}
+        for j, u in enumerate(ps.units):
+            sv, col = divmod(j, cols)
+            for e in range(m.e):
+                steps = self.steps(ps.stage, e)
+                if not steps:
+                    continue
+                row = sv * m.e + e
+                out[row * cols + col] = self._products(u, steps)
+        return out
+
+    def _products(self, u: _Unit, steps: list[tuple[int, int]]) -> Work:
+        d, hz, wz = self.d, self.hz, self.wz
+        st = np.array(steps)
+        t, b, c, k = np.meshgrid(
+            np.arange(len(st)), np.arange(wz.taps), np.asarray(u.chans),
+            np.asarray(u.filters), indexing="ij",
+        )  # fmt: skip
+        t, b, c, k = (x.reshape(-1) for x in (t, b, c, k))
+        n, a = st[t, 0], st[t, 1]
+        keep = self.vh[u.r, a] & self.vw[u.s, b]
+        t, b, c, k, n, a = (x[keep] for x in (t, b, c, k, n, a))
+        kk = u.group * d.kg + k
+        h = u.r * hz.stride + a * hz.tap_dilation
+        w = u.s * wz.stride + b * wz.tap_dilation
+        tick = ((t * wz.taps + b) * len(u.chans) + (c - u.chans.start)) * len(u.filters)
+        tick = tick + (k - u.filters.start)
+        return Work(
+            ifmap=d.ifmap_id(c, kk, n, h, w),
+            filter=d.filter_id(kk, n, a * hz.tap_dilation, b * wz.tap_dilation),
+            label=d.out_id(c, kk, u.r, u.s),
+            tick=tick,
+            iround=n * hz.taps + a,
+            fround=np.zeros(len(tick), np.int64),
+        )
+
+    def spec(self, ps: _Pass) -> PassSpec:
+        d, hw, m = self.d, self.hw, self.m
+        rows, cols = hw.array.rows, hw.array.cols
+        work = self.work(ps)
+        from_gin: dict[int, np.ndarray] = {}
+        if ps.stage > 0:
+            for j, u in enumerate(ps.units):
+                sv, col = divmod(j, cols)
+                bottom = [sv * m.e + e for e in range(m.e) if self.steps(ps.stage, e)][-1]
+                c, k = np.meshgrid(np.asarray(u.chans), np.asarray(u.filters), indexing="ij")
+                labels = d.out_id(c.reshape(-1), u.group * d.kg + k.reshape(-1), u.r, u.s)
+                from_gin[bottom * cols + col] = labels
+        progs = pe_programs(rows, cols, work, hw, d.name, from_gin)
+        pes = np.concatenate([np.full(len(w), p) for p, w in work.items()])
+        cat = {f: np.concatenate([getattr(w, f) for w in work.values()]) for f in
+               ("ifmap", "filter", "tick", "iround", "fround")}  # fmt: skip
+        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"])
+        # errors are broadcast to every PE of the units of their filters (and error rows)
+        key = {}
+        members: dict[int, list[int]] = {}
+        for j, u in enumerate(ps.units):
+            sv, col = divmod(j, cols)
+            for e in range(m.e):
+                pe = (sv * m.e + e) * cols + col
+                key[pe] = hash((u.group, u.filters.start, e)) & 0x7FFFFFFF
+                members.setdefault(key[pe], []).append(pe)
+        audience = np.array([key[p] for p in pes.tolist()]) if len(pes) else np.zeros(0, int)
+        fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
+                        base=len(ifm.stream), audience=audience,
+                        members={k: np.array(v) for k, v in members.items()})  # fmt: skip
+        streams = {"ifmap": ifm.stream, "filter": fil.stream}
+        psum_from_gin = np.zeros(rows * cols, bool)
+        if from_gin:
+            words = []
+            for p, labels in from_gin.items():
+                o = progs.ops[p]
+                add = ~o.mac
+                when = np.nonzero(add)[0]
+                words.append(
+                    (o.out[add], np.full(len(when), p // cols), np.full(len(when), p % cols), when)
+                )
+                psum_from_gin[p] = True
+            cat4 = [np.concatenate([w[i] for w in words]) for i in range(4)]
+            streams["psum"] = make_stream(*cat4, base=len(ifm.stream) + len(fil.stream))
+        else:
+            streams["psum"] = Stream.empty()
+        psum_ids = Ids(
+            [[r] for r in range(rows)], [[[c] for c in range(cols)] for _ in range(rows)]
+        )
+        return PassSpec(
+            rows=rows,
+            cols=cols,
+            ops=progs.ops,
+            streams=streams,
+            ids={"ifmap": ifm.ids, "filter": fil.ids, "psum": psum_ids},
+            source={t: np.array(["gin"] * (rows * cols)) for t in ("ifmap", "filter")},
+            capacity={"ifmap": hw.pe.ifmap_spad_entries, "filter": hw.pe.filter_spad_entries},
+            width=gin_words(d.problem.phase, hw),
+            send_up=np.zeros(rows * cols, bool),
+            psum_from_gin=psum_from_gin,
+            send_up_ops=progs.up,
+        )
+
+    def estimate(self) -> tuple[int, int]:
+        """(cycles, words) of the plan from its passes' shapes."""
+        d, m, hw = self.d, self.m, self.hw
+        widths = gin_words(d.problem.phase, hw)
+        total, words = 0, 0
+        for batch in self.batches:
+            p = max(len(u.filters) for u in batch)
+            q = max(len(u.chans) for u in batch)
+            kblocks = len({(u.group, u.filters.start) for u in batch})
+            rows_b = len({(u.group, u.chans.start, u.r) for u in batch})
+            outs = sum(len(u.filters) * len(u.chans) for u in batch)
+            for s in range(self.stages):
+                steps = max(len(self.steps(s, e)) for e in range(m.e))
+                busy = steps * self.wz.taps * p * q
+                e_words = kblocks * m.e * p * steps * self.wz.taps
+                i_words = rows_b * m.e * q * steps * self.wz.extent
+                cost = max(busy, e_words // widths["filter"], i_words // widths["ifmap"],
+                           outs // widths["psum"])  # fmt: skip
+                total += cost + m.e * 4
+                words += e_words + i_words + outs * (2 if s else 1)
+        return total, words
+
+
+def search(d: DirectConv, hw: HardwareConfig) -> DilatedMapping:
+    """The mapping with the fewest estimated cycles (then network words)."""
+    best, best_cost = None, None
+    es = sorted({e for e in (1, 2, 3, 4, 6, 13) if e <= hw.array.rows})
+    ps = sorted({p for p in (1, 2, 3, 4, 6, 8, 12, 24) if p <= d.kg} | {1})
+    qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 24) if q <= d.batch} | {1})
+    for e, p, q in itertools.product(es, ps, qs):
+        if p * q > hw.pe.psum_spad_entries:
+            continue
+        if e > d.Cg * d.problem.padded.axes[0].taps:
+            continue
+        cost = _Plan(d, DilatedMapping(e, p, q), hw).estimate()
+        if best_cost is None or cost < best_cost:
+            best, best_cost = DilatedMapping(e, p, q), cost
+    if best is None:
+        raise CompileError(d.name, "pe.psum_spad_entries", "no dilated mapping fits")
+    return best
+
+
+@register
+class EcoflowDilated(AbstractDataflow):
+    """EcoFlow's zero-free dilated convolution (filter gradients)."""
+
+    id = "ecoflow_fgrad"
+    description = "EcoFlow dilated convolution without zeros (§4.2)"
+
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """Refuse arrays without a multicast GIN."""
+        if hw.array.interconnect != "multicast":
+            return "EcoFlow needs a multicast GIN (array.interconnect: multicast)"
+        return None
+
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """Useful (zero-free) MACs over every PE."""
+        return ideal(problem.zero_counts().useful_macs, hw)
+
+    def pass_specs(
+        self, problem: Problem, hw: HardwareConfig, mapping: DilatedMapping | None = None
+    ) -> list[PassSpec]:
+        """Every pass of the problem under the searched (or given) mapping."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        plan = _Plan(d, mapping or search(d, hw), hw)
+        return [plan.spec(ps) for ps in plan.passes()]
+
+    def compile(
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        *,
+        exhaustive: bool = False,
+        mapping: DilatedMapping | None = None,
+    ) -> Schedule:
+        """Search a mapping (unless given) and build the distinct passes (or every one)."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        m = mapping or search(d, hw)
+        plan = _Plan(d, m, hw)
+        groups = group_passes(plan.passes(), plan.descriptor, plan.spec, hw, d.name,
+                              exhaustive=exhaustive, stage=lambda ps: ps.stage)  # fmt: skip
+        return zero_free_schedule(
+            self.id,
+            d,
+            groups,
+            (("units", len(plan.batches)), ("stage", plan.stages)),
+            {"e": m.e, "p": m.p, "q": m.q, "units_per_pass": plan.slots},
+        )

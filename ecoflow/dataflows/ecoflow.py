@@ -1,0 +1,60 @@
+"""The EcoFlow accelerator's dataflow (``ecoflow``): row stationary plus zero-free gradients.
+
+EcoFlow does not change direct convolutions (§4, §6.1: it runs them as Eyeriss does), so the
+forward pass of a ``conv`` layer runs on :mod:`~ecoflow.dataflows.rs`. Transposed
+convolutions (the input gradient of a ``conv`` layer, the forward pass of a ``tconv`` layer)
+run on :mod:`~ecoflow.dataflows.transposed` and dilated ones (filter gradients) on
+:mod:`~ecoflow.dataflows.dilated`. The input gradient of a ``tconv`` layer is a direct strided
+convolution of the error and runs on row stationary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ecoflow.config import HardwareConfig
+from ecoflow.dataflows.base import REGISTRY, AbstractDataflow, PassSpec, Schedule, register
+from ecoflow.workloads.layer import Problem
+
+
+def delegate(problem: Problem) -> str:
+    """The dataflow EcoFlow runs a problem with."""
+    kind, phase = problem.layer.kind, problem.phase
+    if phase == "fgrad":
+        return "ecoflow_fgrad"
+    if (kind == "conv") == (phase == "forward"):
+        return "rs"
+    return "ecoflow_igrad"
+
+
+@register
+class Ecoflow(AbstractDataflow):
+    """Row stationary for direct convolutions, EcoFlow's zero-free mappings for the others."""
+
+    id = "ecoflow"
+    description = "EcoFlow: row stationary forward, zero-free transposed and dilated (§4)"
+
+    def _for(self, problem: Problem) -> AbstractDataflow:
+        return REGISTRY[delegate(problem)]
+
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """What the delegated dataflow refuses."""
+        return self._for(problem).supports(problem, hw)
+
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """The delegated dataflow's bound."""
+        return self._for(problem).ideal_cycles(problem, hw)
+
+    def pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """The delegated dataflow's passes."""
+        return self._for(problem).pass_specs(problem, hw)
+
+    def compile(
+        self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
+    ) -> Schedule:
+        """Compile with the delegated dataflow (named in the mapping as ``runs``)."""
+        inner = self._for(problem)
+        schedule = inner.compile(problem, hw, exhaustive=exhaustive)
+        return dataclasses.replace(
+            schedule, dataflow=self.id, mapping={"runs": inner.id, **schedule.mapping}
+        )
