@@ -161,7 +161,7 @@ class _Plan:
         return (units, parts, ps.stage > 0, ps.stage == self.stages - 1)
 
     def work(self, ps: _Pass) -> dict[int, Work]:
-        d, m, cols = self.d, self.m, self.hw.array.cols
+        m, cols = self.m, self.hw.array.cols
         out: dict[int, Work] = {}
         for j, u in enumerate(ps.units):
             sv, col = divmod(j, cols)
