@@ -232,13 +232,11 @@ class _Plan:
         psum_from_gin = np.zeros(rows * cols, bool)
         if from_gin:
             words = []
-            for p, labels in from_gin.items():
+            for p in from_gin:
                 o = progs.ops[p]
-                add = ~o.mac
-                when = np.nonzero(add)[0]
-                words.append(
-                    (o.out[add], np.full(len(when), p // cols), np.full(len(when), p % cols), when)
-                )
+                when = np.nonzero(~o.mac)[0]
+                row, col = np.full(len(when), p // cols), np.full(len(when), p % cols)
+                words.append((o.out[~o.mac], row, col, when))
                 psum_from_gin[p] = True
             cat4 = [np.concatenate([w[i] for w in words]) for i in range(4)]
             streams["psum"] = make_stream(*cat4, base=len(ifm.stream) + len(fil.stream))
