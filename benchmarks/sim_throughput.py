@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 HARDWARE = {
     "rs": ROOT / "config/hardware/eyeriss_13x15.yaml",
     "tpu": ROOT / "config/hardware/tpu_13x15.yaml",
+    "ecoflow": ROOT / "config/hardware/ecoflow_13x15.yaml",
+    "ecoflow_igrad": ROOT / "config/hardware/ecoflow_13x15.yaml",
+    "ecoflow_fgrad": ROOT / "config/hardware/ecoflow_13x15.yaml",
 }
 PHASES = ("forward", "igrad", "fgrad")
 # A ResNet-like 3x3 layer, small enough to simulate every pass.

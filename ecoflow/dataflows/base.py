@@ -26,7 +26,9 @@ Machine model (what a program means, executed by :mod:`ecoflow.sim.step`):
   one of its row IDs and a PE one whose column tag is one of its column IDs) or, on systolic
   arrays, from the left or upper neighbour, which forwards every word it receives.
 * A PE stores received words in order in a circular scratchpad of ``capacity`` entries and
-  releases them in order; a word is delivered only when every receiver has room.
+  releases them in order; a word is delivered only when every receiver has room. A multicast
+  word that a receiver never uses is dropped on arrival (released in advance: it takes no
+  room).
 
 References:
     Y.-H. Chen et al., "Eyeriss: A Spatial Architecture for Energy-Efficient Dataflow for
@@ -202,6 +204,8 @@ class Program:
             words needed before issue and released after it, psum register, local scratchpad
             indices of the operands, output element id).
         n_ops: (PE,) operations per PE.
+        prefree: (operand, PE) words released before the first operation (leading multicast
+            words the PE drops).
         src_gin, src_left, src_up: (operand, PE) where each operand's words come from.
         capacity: (operand,) scratchpad entries [words].
         stream_elem, stream_row, stream_col, stream_bank, stream_line: (stream, word) GIN words.
@@ -218,6 +222,7 @@ class Program:
     cols: int
     ops: np.ndarray
     n_ops: np.ndarray
+    prefree: np.ndarray
     src_gin: np.ndarray
     src_left: np.ndarray
     src_up: np.ndarray
@@ -237,7 +242,7 @@ class Program:
     psum_from_gin: np.ndarray
 
     ARRAYS: ClassVar[tuple[str, ...]] = (
-        "ops", "n_ops", "src_gin", "src_left", "src_up", "capacity", "stream_elem",
+        "ops", "n_ops", "prefree", "src_gin", "src_left", "src_up", "capacity", "stream_elem",
         "stream_row", "stream_col", "stream_bank", "stream_line", "n_words", "width",
         "bus_ids", "bus_valid", "pe_ids", "pe_valid", "send_up", "psum_from_gin",
     )  # fmt: skip
@@ -300,6 +305,7 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
         if (src[:, 0] == "left").any() or (src[0] == "up").any():
             raise CompileError(layer, f"{t} source", "an edge PE takes words from outside")
     gin_seq = {t: _local_sequences(spec, t) for t in OPERANDS}
+    prefree = np.zeros((len(OPERANDS), pes), np.int32)
     seqs: dict[str, list[np.ndarray]] = {t: [np.zeros(0, np.int64)] * pes for t in OPERANDS}
     for t in OPERANDS:
         src = spec.source[t]
@@ -341,9 +347,9 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
                                    "element it never receives")  # fmt: skip
             local = np.where(o.mac, local, -1)
             need = np.maximum.accumulate(local + 1)
-            if len(seq) and need[-1] < len(seq) and spec.source[t][p] == "gin":
-                # multicast words a PE does not use are dropped as they arrive; the last
-                # operation waits for the trailing ones so that none is left in flight
+            gin = spec.source[t][p] == "gin"
+            if len(seq) and need[-1] < len(seq) and gin:
+                # the last operation waits for trailing words it drops, so none stays in flight
                 need[-1] = len(seq)
             last_use = np.full(len(seq), -1, np.int64)
             used_at = np.nonzero(o.mac)[0][::-1]
@@ -351,8 +357,14 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             last_use[words] = used_at[latest]
             held_until = np.maximum.accumulate(last_use) if len(seq) else last_use
             free = np.searchsorted(held_until, np.arange(n), side="right")
-            free = np.minimum(free, need)  # a word is released only once it has arrived
-            before = np.concatenate([[0], free[:-1]])
+            free = np.minimum(free, need)  # a used word is released once it has arrived
+            # multicast words a PE never uses are dropped on arrival: released in advance
+            kept = np.append(np.where(last_use >= 0, np.arange(len(seq)), len(seq)), len(seq))
+            nxt = np.minimum.accumulate(kept[::-1])[::-1]
+            if gin:
+                free = nxt[free]
+                prefree[OPERANDS.index(t), p] = nxt[0]
+            before = np.concatenate([[prefree[OPERANDS.index(t), p]], free[:-1]])
             if np.any(need - before > spec.capacity[t]):
                 raise CompileError(layer, f"{t}_capacity", f"PE {divmod(p, cols)} must hold "
                                    f"{int(np.max(need - before))} words, the scratchpad has "
@@ -409,6 +421,7 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
         cols=cols,
         ops=ops,
         n_ops=np.array(lengths, np.int32),
+        prefree=prefree,
         src_gin=np.stack([src[t] == "gin" for t in OPERANDS]),
         src_left=np.stack([src[t] == "left" for t in OPERANDS]),
         src_up=np.stack([src[t] == "up" for t in OPERANDS]),

@@ -144,6 +144,9 @@ class _Plan:
         self.stage_len = part * m.e
         self.stages = ceil_div(len(self.red), self.stage_len)
         self.vh, self.vw = _valid(self.hz), _valid(self.wz)
+        # error rows that are valid for the same filter rows time alike
+        _, self.row_class = np.unique(self.vh.T, axis=0, return_inverse=True)
+        self.row_class = self.row_class.reshape(-1)
 
     def passes(self) -> list[_Pass]:
         return [_Pass(b, s) for b in self.batches for s in range(self.stages)]
@@ -157,7 +160,10 @@ class _Plan:
     def descriptor(self, ps: _Pass) -> tuple:
         """Unit shapes and taps, and the stage's steps (which border rows they cross)."""
         units = tuple((len(u.chans), len(u.filters), u.r, u.s) for u in ps.units)
-        parts = tuple(tuple(a for _, a in self.steps(ps.stage, e)) for e in range(self.m.e))
+        parts = tuple(
+            tuple(int(self.row_class[a]) for _, a in self.steps(ps.stage, e))
+            for e in range(self.m.e)
+        )
         return (units, parts, ps.stage > 0, ps.stage == self.stages - 1)
 
     def work(self, ps: _Pass) -> dict[int, Work]:

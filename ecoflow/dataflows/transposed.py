@@ -40,6 +40,7 @@ equation as the column IDs, which is what this 2-D shift needs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -124,7 +125,7 @@ def symbolic(error: tuple[int, int], filt: tuple[int, int], stride: int, pad: in
 
 
 # ---- the per-axis deal of output blocks --------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AxisDeal:
     """Output blocks of one axis dealt to ``units`` units over ``rounds`` rounds.
 
@@ -143,6 +144,7 @@ class AxisDeal:
     taps: list[tuple[np.ndarray, np.ndarray]]
 
     @classmethod
+    @functools.lru_cache(maxsize=256)
     def of(cls, axis: Axis, block: int, units: int) -> AxisDeal:
         """Deal the outputs of ``axis`` in blocks of ``block`` to ``units`` units."""
         n_blocks = ceil_div(axis.out, block)
@@ -156,12 +158,23 @@ class AxisDeal:
             outs.setdefault((b % units, (b // units) % rounds), []).append(y)
         return cls(block, units, rounds, {key: np.array(v) for key, v in outs.items()}, taps)
 
+    @functools.cache  # noqa: B019  (deals are cached themselves and few)
     def work(self, unit: int, rnd: int, phases: range | None = None) -> tuple[int, int]:
         """(outputs, products) of one unit in one round, over outputs whose phase is in range."""
         ys = self.outs.get((unit, rnd), np.zeros(0, int))
         if phases is not None:
             ys = ys[np.isin(ys % self.block, np.asarray(phases))]
         return len(ys), sum(len(self.taps[y][0]) for y in ys)
+
+    @functools.cache  # noqa: B019
+    def taps_used(self, rnd: int, phases: range | None = None) -> int:
+        """Distinct taps the units use in one round (over outputs whose phase is in range)."""
+        used = set()
+        for u in range(self.units):
+            for y in self.outs.get((u, rnd), []):
+                if phases is None or y % self.block in phases:
+                    used.update(self.taps[y][0].tolist())
+        return len(used)
 
 
 def _block(axis: Axis) -> int:
@@ -352,9 +365,7 @@ class _Plan:
                         return None
                     prods = max(a[1] for a in wh) * max(b[1] for b in ww)
                     outs = sum(a[0] for a in wh) * sum(b[0] for b in ww)
-                    taps = len({t for u in range(self.h.units) for y in
-                                self.h.outs.get((u, rh), []) if y % self.h.block in ph
-                                for t in self.h.taps[y][0]}) * wz.taps  # fmt: skip
+                    taps = self.h.taps_used(rh, ph) * self.w.taps_used(rw)
                     for batch in self.batches:
                         n = max(len(j.images) for j in batch)
                         p = max(len(j.channels) for j in batch)

@@ -131,7 +131,8 @@ def pe_programs(
         lab[p] = np.concatenate([lab[p], np.asarray(x, np.int64)])
     all_l = np.concatenate(lab) if lab else np.zeros(0, np.int64)
     all_p = np.concatenate([np.full(len(x), p) for p, x in enumerate(lab)])
-    pair = np.unique(np.stack([all_l, all_p]), axis=1) if len(all_l) else np.zeros((2, 0), int)
+    key = np.unique(all_l * pes + all_p)  # (label, PE) pairs, by label then PE
+    pair = np.stack([key // pes, key % pes])
     labels, start, count = np.unique(pair[0], return_index=True, return_counts=True)
     top_pe = pair[1][start]  # lowest PE index = topmost row of the label
     bottom_pe = pair[1][start + count - 1]

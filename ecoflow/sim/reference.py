@@ -241,7 +241,7 @@ def reference_init(
         done=bool(np.all(program.n_ops == 0)),
         pc=np.zeros(pes, np.int64),
         recv=np.zeros((2, pes), np.int64),
-        used=np.zeros((2, pes), np.int64),
+        used=np.asarray(program.prefree, np.int64).copy(),
         ptr=np.zeros(3, np.int64),
         pin_recv=np.zeros(pes, np.int64),
         pin_used=np.zeros(pes, np.int64),

@@ -161,11 +161,15 @@ def run_passes(
         padded = [to_arrays(p, length, words, ids, functional) for p in batch]
         # pad the batch to a power of two with empty passes (done from the start), so that
         # batches of different sizes share one compilation
-        empty = dict(padded[0], n_ops=np.zeros_like(padded[0]["n_ops"]))
+        empty = dict(
+            padded[0],
+            n_ops=np.zeros_like(padded[0]["n_ops"]),
+            prefree=np.zeros_like(padded[0]["prefree"]),
+        )
         empty["n_words"] = np.zeros_like(empty["n_words"])
         padded += [empty] * (_bucket(len(batch), 1) - len(batch))
         arrays = PassArrays(**{k: jnp.asarray(np.stack([d[k] for d in padded])) for k in padded[0]})
-        state = jax.vmap(lambda n: init_state(st, n))(arrays.n_ops)
+        state = jax.vmap(lambda n, f: init_state(st, n, f))(arrays.n_ops, arrays.prefree)
         last = None
         while True:
             state = _advance(arrays, machine, state, vals, st, chunk, unroll)

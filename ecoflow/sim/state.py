@@ -53,6 +53,7 @@ class PassArrays(NamedTuple):
 
     ops: Array  # (L, PE, F) int32
     n_ops: Array  # (PE,) int32
+    prefree: Array  # (T, PE) int32
     src_gin: Array  # (T, PE) bool
     src_left: Array  # (T, PE) bool
     src_up: Array  # (T, PE) bool
@@ -186,8 +187,14 @@ class State(NamedTuple):
     written: Array
 
 
-def init_state(st: Static, n_ops: Array) -> State:
-    """The state before the first cycle of a pass (``n_ops``: (PE,) operations per PE)."""
+def init_state(st: Static, n_ops: Array, prefree: Array) -> State:
+    """The state before the first cycle of a pass.
+
+    Args:
+        st: static shapes.
+        n_ops: (PE,) operations per PE.
+        prefree: (T, PE) words released before the first operation.
+    """
     pes = st.pes
     f = st.functional
     zi = jnp.zeros((pes,), jnp.int32)
@@ -196,7 +203,7 @@ def init_state(st: Static, n_ops: Array) -> State:
         done=jnp.all(n_ops == 0),
         pc=zi,
         recv=jnp.zeros((2, pes), jnp.int32),
-        used=jnp.zeros((2, pes), jnp.int32),
+        used=jnp.asarray(prefree, jnp.int32),
         ptr=jnp.zeros((3,), jnp.int32),
         pin_recv=zi,
         pin_used=zi,
