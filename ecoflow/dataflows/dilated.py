@@ -193,7 +193,8 @@ class _Plan:
         kk = u.group * d.kg + k
         h = u.r * hz.stride + a * hz.tap_dilation
         w = u.s * wz.stride + b * wz.tap_dilation
-        tick = ((t * wz.taps + b) * len(u.chans) + (c - u.chans.start)) * len(u.filters)
+        # common progress (the same scale in every unit, whatever its block sizes)
+        tick = ((t * wz.taps + b) * self.m.q + (c - u.chans.start)) * self.m.p
         tick = tick + (k - u.filters.start)
         return Work(
             ifmap=d.ifmap_id(c, kk, n, h, w),

@@ -313,8 +313,9 @@ class _Plan:
         kk = job.group * d.kg + k
         tap_h, tap_w = hk[a], wk[b]
         # common progress: channel, then tap (row, column), then output channel, then image
-        tick = (((c - chans.start) * hz.taps + tap_h) * wz.taps + tap_w) * len(job.channels)
-        tick = (tick + (k - job.channels.start)) * len(job.images) + (i - job.images.start)
+        # common progress (the same scale in every set, whatever its job's sizes)
+        tick = (((c - chans.start) * hz.taps + tap_h) * wz.taps + tap_w) * self.m.p
+        tick = (tick + (k - job.channels.start)) * self.m.n + (i - job.images.start)
         order = np.lexsort((wx[b], hy[a], tick))
         ifm = d.ifmap_id(i, kk, c, hc[a], wc[b])
         fil = d.filter_id(kk, c, tap_h * hz.tap_dilation, tap_w * wz.tap_dilation)
