@@ -348,9 +348,6 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             local = np.where(o.mac, local, -1)
             need = np.maximum.accumulate(local + 1)
             gin = spec.source[t][p] == "gin"
-            if len(seq) and need[-1] < len(seq) and gin:
-                # the last operation waits for trailing words it drops, so none stays in flight
-                need[-1] = len(seq)
             last_use = np.full(len(seq), -1, np.int64)
             used_at = np.nonzero(o.mac)[0][::-1]
             words, latest = np.unique(local[o.mac][::-1], return_index=True)
@@ -359,6 +356,8 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             free = np.searchsorted(held_until, np.arange(n), side="right")
             free = np.minimum(free, need)  # a used word is released once it has arrived
             # multicast words a PE never uses are dropped on arrival: released in advance
+            # (words after its last use are released by its last operation; another receiver
+            # uses them, so the pass does not end before they are delivered)
             kept = np.append(np.where(last_use >= 0, np.arange(len(seq)), len(seq)), len(seq))
             nxt = np.minimum.accumulate(kept[::-1])[::-1]
             if gin:

@@ -29,7 +29,7 @@ Runtime (§4.1.2). Weights are broadcast in the same order to every PE of the se
 (each PE multiplies each weight by its own error elements, one product per cycle); error
 elements are multicast to the PEs that use them (a PE subscribes to several groups: the IDs of
 §4.4); partial sums accumulate in the psum scratchpad. When outputs have too many phases for
-the psum scratchpad (large strides), a round covers a range of output-row phases at a time.
+the psum scratchpad (large strides), a round covers a range of output phases at a time.
 
 Deviation from the printed example: Fig. 5 keeps error rows on PE rows and accumulates the
 labels of neighbouring error rows up the column; this compiler applies the circular shift to
@@ -135,6 +135,8 @@ class AxisDeal:
         rounds: rounds (blocks past ``units * rounds`` wrap into the first rounds).
         outs: per (unit, round), the outputs it computes (sorted).
         taps: per output, its data taps and their padded-input coordinates.
+        windows: the distinct sets of units one input coordinate feeds (borders ignored).
+        window_of: per padded-input coordinate, its window's index.
     """
 
     block: int
@@ -142,6 +144,8 @@ class AxisDeal:
     rounds: int
     outs: dict[tuple[int, int], np.ndarray]
     taps: list[tuple[np.ndarray, np.ndarray]]
+    windows: tuple[tuple[int, ...], ...]
+    window_of: np.ndarray
 
     @classmethod
     @functools.lru_cache(maxsize=256)
@@ -156,7 +160,18 @@ class AxisDeal:
         for y in range(axis.out):
             b = y // block
             outs.setdefault((b % units, (b // units) % rounds), []).append(y)
-        return cls(block, units, rounds, {key: np.array(v) for key, v in outs.items()}, taps)
+        # the units an input coordinate feeds, ignoring the borders (its full window)
+        windows: dict[tuple[int, ...], int] = {}
+        window_of = np.zeros(axis.extent, np.int64)
+        for c in range(axis.extent):
+            ys = [(c - k * axis.tap_dilation) // axis.stride for k in range(axis.taps)
+                  if (c - k * axis.tap_dilation) % axis.stride == 0]  # fmt: skip
+            win = tuple(sorted({(y // block) % units for y in ys}))
+            window_of[c] = windows.setdefault(win, len(windows))
+        return cls(
+            block, units, rounds, {key: np.array(v) for key, v in outs.items()}, taps,
+            tuple(windows), window_of,
+        )  # fmt: skip
 
     @functools.cache  # noqa: B019  (deals are cached themselves and few)
     def work(self, unit: int, rnd: int, phases: range | None = None) -> tuple[int, int]:
@@ -194,6 +209,7 @@ class TransposedMapping:
         p: output channels per PE.
         n: images per PE.
         phases: output-row phases per round (all of them unless registers are short).
+        phases_w: output-column phases per round (0: all).
     """
 
     nr: int
@@ -202,6 +218,7 @@ class TransposedMapping:
     p: int
     n: int
     phases: int
+    phases_w: int = 0
 
 
 @dataclass(frozen=True)
@@ -217,6 +234,7 @@ class _Pass:
     rh: int
     rw: int
     phases: range
+    phases_w: range
 
 
 class _Plan:
@@ -239,19 +257,22 @@ class _Plan:
         ]
         per = self.v_sets * self.h_sets
         self.batches = [tuple(jobs[j : j + per]) for j in range(0, len(jobs), per)]
+        pw = m.phases_w or self.w.block
         self.phase_groups = [
-            range(a, min(self.h.block, a + m.phases)) for a in range(0, self.h.block, m.phases)
+            (range(a, min(self.h.block, a + m.phases)), range(b, min(self.w.block, b + pw)))
+            for a in range(0, self.h.block, m.phases)
+            for b in range(0, self.w.block, pw)
         ]
 
     def passes(self) -> list[_Pass]:
         return [
-            _Pass(b, rh, rw, ph)
+            _Pass(b, rh, rw, ph, pw)
             for b in self.batches
             for rh in range(self.h.rounds)
             for rw in range(self.w.rounds)
-            for ph in self.phase_groups
+            for ph, pw in self.phase_groups
             if any(self.h.work(u, rh, ph)[1] for u in range(self.h.units))
-            and any(self.w.work(u, rw)[1] for u in range(self.w.units))
+            and any(self.w.work(u, rw, pw)[1] for u in range(self.w.units))
         ]
 
     def descriptor(self, ps: _Pass) -> tuple:
@@ -264,7 +285,8 @@ class _Plan:
                 ys = deal.outs.get((u, rnd), np.zeros(0, int))
                 units.append(tuple((int(y % deal.block), tuple(deal.taps[y][0])) for y in ys))
             rel.append(tuple(units))
-        return (shape, tuple(rel), ps.phases.start, len(ps.phases))
+        phases = (ps.phases.start, len(ps.phases), ps.phases_w.start, len(ps.phases_w))
+        return (shape, tuple(rel), phases)
 
     def work(self, ps: _Pass) -> dict[int, Work]:
         """The products of every PE of a pass, in tick order."""
@@ -284,6 +306,7 @@ class _Plan:
                 hc = np.concatenate([self.h.taps[y][1] for y in ys])
                 for uw in range(self.w.units):
                     xs = self.w.outs.get((uw, ps.rw), np.zeros(0, int))
+                    xs = xs[np.isin(xs % self.w.block, np.asarray(ps.phases_w))]
                     if len(xs) == 0:
                         continue
                     wx = np.concatenate([np.full(len(self.w.taps[x][0]), x) for x in xs])
@@ -295,9 +318,13 @@ class _Plan:
                             continue
                         row = sv * self.set_rows + uh * m.e + e
                         col = sh * self.w.units + uw
-                        out[row * cols + col] = self._products(
-                            job, chans, (hy, hk, hc), (wx, wk, wc), hz, wz
-                        )
+                        w = self._products(job, chans, (hy, hk, hc), (wx, wk, wc), hz, wz)
+                        key = (j * m.e + e) * len(self.h.windows)
+                        w.iaud = (key + self.h.window_of[hc][w.iaud // (1 << 20)]) * len(
+                            self.w.windows
+                        ) + self.w.window_of[wc][w.iaud % (1 << 20)]
+                        w.faud = np.full(len(w), self._fkey(job, e))
+                        out[row * cols + col] = w
         return out
 
     def _products(self, job, chans, hs, ws, hz: Axis, wz: Axis) -> Work:
@@ -321,7 +348,40 @@ class _Plan:
         fil = d.filter_id(kk, c, tap_h * hz.tap_dilation, tap_w * wz.tap_dilation)
         lab = d.out_id(i, kk, hy[a], wx[b])
         zero = np.zeros(len(order), np.int64)
-        return Work(ifm[order], fil[order], lab[order], tick[order], zero, zero)
+        w = Work(ifm[order], fil[order], lab[order], tick[order], zero, zero)
+        w.iaud = (a[order] << 20) + b[order]  # which (row, column) taps: keyed by the caller
+        return w
+
+    def _fkey(self, job: _Job, e: int) -> int:
+        """Audience of a weight: every PE of part ``e`` of the sets with the job's channels."""
+        return (job.group * self.d.kg + job.channels.start) * self.m.e + e
+
+    def audiences(self, ps: _Pass) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """PEs of each error-word and weight audience key of a pass.
+
+        An error element goes to the units whose output windows cover it (clipped at the
+        borders or not: a unit whose window is clipped drops it), a weight to every PE of the
+        same part of the sets that run its channels.
+        """
+        m, cols = self.m, self.hw.array.cols
+        ifm: dict[int, np.ndarray] = {}
+        fil: dict[int, list[int]] = {}
+        for j, job in enumerate(ps.jobs):
+            sv, sh = divmod(j, self.h_sets)
+            for e in range(m.e):
+                key = (j * m.e + e) * len(self.h.windows)
+                for hid, rows_w in enumerate(self.h.windows):
+                    for wid, cols_w in enumerate(self.w.windows):
+                        pes = [(sv * self.set_rows + uh * m.e + e) * cols + sh * self.w.units + uw
+                               for uh in rows_w for uw in cols_w]  # fmt: skip
+                        ifm[(key + hid) * len(self.w.windows) + wid] = np.array(pes)
+                f = self._fkey(job, e)
+                fil.setdefault(f, []).extend(
+                    (sv * self.set_rows + uh * m.e + e) * cols + sh * self.w.units + uw
+                    for uh in range(self.h.units)
+                    for uw in range(self.w.units)
+                )
+        return ifm, {k: np.array(v) for k, v in fil.items()}
 
     def spec(self, ps: _Pass) -> PassSpec:
         """The pass in readable form."""
@@ -332,9 +392,13 @@ class _Plan:
         pes = np.concatenate([np.full(len(w), p) for p, w in work.items()])
         cat = {f: np.concatenate([getattr(w, f) for w in work.values()]) for f in
                ("ifmap", "filter", "tick", "iround", "fround")}  # fmt: skip
-        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"])
+        i_members, f_members = self.audiences(ps)
+        i_aud = np.concatenate([w.iaud for w in work.values()])
+        f_aud = np.concatenate([w.faud for w in work.values()])
+        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
+                        audience=i_aud, members=i_members)  # fmt: skip
         fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
-                        base=len(ifm.stream))  # fmt: skip
+                        base=len(ifm.stream), audience=f_aud, members=f_members)  # fmt: skip
         return PassSpec(
             rows=rows,
             cols=cols,
@@ -356,17 +420,17 @@ class _Plan:
         widths = gin_words(d.problem.phase, hw)
         hz, wz = d.problem.padded.axes
         total, words = 0, 0
-        for ph in self.phase_groups:
+        for ph, pw in self.phase_groups:
             for rh in range(self.h.rounds):
                 wh = [self.h.work(u, rh, ph) for u in range(self.h.units)]
                 for rw in range(self.w.rounds):
-                    ww = [self.w.work(u, rw) for u in range(self.w.units)]
+                    ww = [self.w.work(u, rw, pw) for u in range(self.w.units)]
                     labels = max(a[0] for a in wh) * max(b[0] for b in ww)
                     if labels * m.p * m.n > hw.pe.psum_spad_entries:
                         return None
                     prods = max(a[1] for a in wh) * max(b[1] for b in ww)
                     outs = sum(a[0] for a in wh) * sum(b[0] for b in ww)
-                    taps = self.h.taps_used(rh, ph) * self.w.taps_used(rw)
+                    taps = self.h.taps_used(rh, ph) * self.w.taps_used(rw, pw)
                     for batch in self.batches:
                         n = max(len(j.images) for j in batch)
                         p = max(len(j.channels) for j in batch)
@@ -398,9 +462,12 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
         for nr, nc in itertools.product(nrs, ncs):
             for p in sorted({p for p in (1, 2, 3, 4, 6, 8) if p <= d.kg}):
                 for n in sorted({n for n in (1, 2, 4) if n <= d.batch}):
-                    blk = _block(h)
-                    for phases in sorted({blk, ceil_div(blk, 2), ceil_div(blk, 4), 1}):
-                        m = TransposedMapping(nr, nc, e, p, n, phases)
+                    bh, bw = _block(h), _block(w)
+                    # split output-row phases first, then (one row phase) column phases
+                    split = [(ph, bw) for ph in sorted({bh, ceil_div(bh, 2), ceil_div(bh, 4), 1})]
+                    split += [(1, pw) for pw in sorted({ceil_div(bw, 2), ceil_div(bw, 4), 1})]
+                    for phases, phases_w in dict.fromkeys(split):
+                        m = TransposedMapping(nr, nc, e, p, n, phases, phases_w)
                         cost = _Plan(d, m, hw).estimate()
                         if cost is None:
                             continue
@@ -460,7 +527,8 @@ class EcoflowTransposed(AbstractDataflow):
             (("jobs", len(plan.batches)), ("rounds", plan.h.rounds * plan.w.rounds),
              ("phase_groups", len(plan.phase_groups))),
             {"nr": plan.h.units, "nc": plan.w.units, "e": m.e, "p": m.p, "n": m.n,
-             "phases": m.phases, "sets": plan.v_sets * plan.h_sets},
+             "phases": m.phases, "phases_w": m.phases_w or plan.w.block,
+             "sets": plan.v_sets * plan.h_sets},
         )  # fmt: skip
 
 

@@ -56,6 +56,8 @@ class Work:
         tick: common progress of the array when it is due (non-decreasing).
         iround, fround: round of the ifmap and filter words: a PE receives an element once per
             round and holds it until its last use in that round.
+        iaud, faud: optional audience keys of the ifmap and filter words (see
+            :func:`multicast`).
     """
 
     ifmap: np.ndarray
@@ -64,6 +66,8 @@ class Work:
     tick: np.ndarray
     iround: np.ndarray
     fround: np.ndarray
+    iaud: np.ndarray | None = None
+    faud: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.label)
@@ -164,12 +168,17 @@ def pe_programs(
         last_local = n_mac - 1 - rev_i
         pos = np.searchsorted(rev_l, in_lab)
         pos = np.minimum(pos, max(len(rev_l) - 1, 0))
-        has = (
-            (len(rev_l) > 0) & (rev_l[pos] == in_lab) if len(rev_l) else np.zeros(len(in_lab), bool)
-        )
-        after = np.where(has, last_local[pos] + 1 if len(rev_l) else 0, 0)
-        want = np.maximum(after, in_time + latency)
-        want = np.maximum.accumulate(want) if len(want) else want  # FIFO: arrival order
+        if from_gin is not None and p in from_gin:
+            # partial sums of an earlier pass start their labels: the psum stream is then
+            # consumed in order from the first cycles and never waits on a late receiver
+            want = np.zeros(len(in_lab), np.int64)
+        else:
+            # a psum from below is added after the PE's own last product of its label
+            after = np.zeros(len(in_lab), np.int64)
+            if len(rev_l):
+                after = np.where(rev_l[pos] == in_lab, last_local[pos] + 1, 0)
+            want = np.maximum(after, in_time + latency)
+            want = np.maximum.accumulate(want) if len(want) else want  # FIFO: arrival order
         at = np.minimum(want, n_mac)
         is_mac = np.insert(np.ones(n_mac, bool), at, False)
         label = np.insert(w.label, at, in_lab)

@@ -97,7 +97,7 @@ def jax_setup(
     st = _static([program], hw, functional, n_out=n_out if functional else 1)
     if static:
         st = dataclasses.replace(st, **static)
-    return arrays, Machine.from_hardware(hw), init_state(st, arrays.n_ops), st, vals
+    return arrays, Machine.from_hardware(hw), init_state(st, arrays.n_ops, arrays.prefree), st, vals
 
 
 def _unpad(js: State, ref: RefState) -> State:

@@ -1,0 +1,195 @@
+"""EcoFlow's zero-free dataflows: the paper's walk-throughs, values, zeros, IDs and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecoflow.config import load_hardware
+from ecoflow.dataflows import dilated, get, transposed
+from ecoflow.dataflows.base import CompileError
+from ecoflow.dataflows.common import DirectConv
+from ecoflow.dataflows.dilated import DilatedMapping
+from ecoflow.dataflows.transposed import TransposedMapping
+from ecoflow.workloads.layer import ConvLayer
+from tests.dataflows.test_conformance import HW, check_functional
+
+ECO = HW["ecoflow"]
+
+
+# ---- Figure 5 (§4.1.1) -------------------------------------------------------------------------
+def test_figure5_outer_product_labels_shifts_and_pes() -> None:
+    """Stride 2, 2x2 error, 3x3 rotated filter, 5x5 input gradient, as printed in Fig. 5."""
+    sym = transposed.symbolic((2, 2), (3, 3), 2)
+    # step 1: symbolic vectors 9x1 and 4x1, the weights in execution order w00, w10, w20, ...
+    assert sym.weights == ("w00", "w10", "w20", "w01", "w11", "w21", "w02", "w12", "w22")
+    assert sym.errors == ("e00", "e01", "e10", "e11")
+    # step 2: a 9x4 outer product without a zero: every product lands inside the output
+    assert len(sym.product) == 9 and all(len(row) == 4 for row in sym.product)
+    assert all(label is not None for row in sym.product for label in row)
+    w, e = sym.weights.index, sym.errors.index
+    # step 3: labels; delta_i22 gathers w00 e11, w20 e01, w02 e10 and w22 e00 (§4.1.2)
+    assert {(r, c) for r in range(9) for c in range(4) if sym.product[r][c] == (2, 2)} == {
+        (w("w00"), e("e11")), (w("w20"), e("e01")), (w("w02"), e("e10")), (w("w22"), e("e00")),
+    }  # fmt: skip
+    # step 4: the first six blocks are not shifted, the last three move one PE right
+    assert sym.shift == (0, 0, 0, 0, 0, 0, 1, 1, 1)
+    # w22 e01 and w02 e11 (light blue, one label) land on vertically adjacent PE00 and PE10
+    assert sym.product[w("w22")][e("e01")] == sym.product[w("w02")][e("e11")]
+    assert sym.pe[w("w22")][e("e01")] == (0, 0)
+    assert sym.pe[w("w02")][e("e11")] == (1, 0)
+    # delta_i22: PE11 and PE01 first (w00 e11, w20 e01), then w02 e10 and w22 e00
+    assert sym.pe[w("w00")][e("e11")] == (1, 1) and sym.pe[w("w20")][e("e01")] == (0, 1)
+    assert sym.pe[w("w02")][e("e10")] == (1, 1) and sym.pe[w("w22")][e("e00")] == (0, 1)
+    # multicast groups: PE00 receives {e00, e01}
+    assert sym.groups[(0, 0)] == ("e00", "e01")
+
+
+def test_compiled_transposed_uses_the_figure5_columns() -> None:
+    """With one error column per PE column and blocks of ``stride`` outputs, every product of
+    the compiled schedule sits in the column the circular shift of Fig. 5 gives it."""
+    layer = ConvLayer(N=1, C=1, H=5, W=5, K=1, R=3, S=3, stride=2, name="fig5")
+    problem = layer.problem("igrad")
+    d = DirectConv.of(problem)
+    hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
+    mapping = TransposedMapping(nr=2, nc=2, e=1, p=1, n=1, phases=2)
+    (spec,) = get("ecoflow_igrad").pass_specs(problem, hw, mapping=mapping)
+    sym = transposed.symbolic((2, 2), (3, 3), 2)
+    seen = 0
+    for p, o in enumerate(spec.ops):
+        col = p % hw.array.cols
+        for f, x in zip(o.filter[o.mac], o.ifmap[o.mac], strict=True):
+            _, _, r_rot, s_rot = np.unravel_index(f, d.filter_shape)
+            _, _, h, wpos = np.unravel_index(x, d.in_shape)
+            a, b = (h - 2) // 2, (wpos - 2) // 2  # error element (2 of padding, dilation 2)
+            r, s = 2 - r_rot, 2 - s_rot  # the forward filter tap (the filter is rotated)
+            assert col == sym.pe[s * 3 + r][a * 2 + b][1]
+            seen += 1
+    assert seen == 36
+
+
+# ---- Figure 7 (§4.2.1) -------------------------------------------------------------------------
+def test_figure7_products_pes_and_groups() -> None:
+    """Stride 2, 3x3 filter gradient: one gradient element per PE, four receive groups each."""
+    sym = dilated.symbolic((5, 5), (3, 3), 2)
+    assert sym.pe[(0, 2)] == 2 and len(sym.pe) == 9
+    assert sym.groups[2] == ((0, 2), (0, 4), (2, 2), (2, 4))  # PE02: {i02, i04, i22, i24}
+    # the multicast group i02 is PE00 and PE02
+    assert {pe for pe, g in sym.groups.items() if (0, 2) in g} == {0, 2}
+    assert all(len(g) >= 4 for g in sym.groups.values())
+    # dW[r, s] = sum over the 2x2 error of x[r + 2a, s + 2b] e[a, b]
+    assert sym.products[(1, 1)] == (((1, 1), (0, 0)), ((1, 3), (0, 1)), ((3, 1), (1, 0)),
+                                    ((3, 3), (1, 1)))  # fmt: skip
+
+
+# ---- values ------------------------------------------------------------------------------------
+@st.composite
+def big_layers(draw: st.DrawFn) -> ConvLayer:
+    """Filters 1x1 to 11x11, strides 1 to 8, maps from smaller to larger than the 4x5 array."""
+    r = draw(st.integers(1, 11))
+    s = draw(st.integers(1, 11))
+    stride = draw(st.integers(1, 8))
+    h = draw(st.integers(r, r + 9))
+    w = draw(st.integers(s, s + 9))
+    pad = draw(st.integers(0, min(r, s) - 1))
+    return ConvLayer(
+        N=draw(st.integers(1, 2)),
+        C=draw(st.integers(1, 2)),
+        H=h,
+        W=w,
+        K=draw(st.integers(1, 3)),
+        R=r,
+        S=s,
+        stride=(stride, draw(st.integers(1, 8))),
+        padding=((pad, 0), (pad, pad)),
+        name="big",
+    )
+
+
+@settings(max_examples=6, deadline=None)
+@given(layer=big_layers())
+def test_functional_large_filters_and_strides(layer: ConvLayer) -> None:
+    check_functional(layer, "ecoflow", ECO, phases=("igrad", "fgrad"))
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [TransposedMapping(2, 3, 3, 2, 2, 1), TransposedMapping(5, 3, 2, 1, 2, 1),
+     TransposedMapping(2, 2, 4, 1, 1, 1)],
+    ids=lambda m: f"e{m.e}p{m.p}n{m.n}",
+)  # fmt: skip
+def test_transposed_expansion_and_grouping(mapping: TransposedMapping) -> None:
+    """Reduced channels split over 2-4 PEs of a column; several blocks per unit."""
+    layer = ConvLayer(N=2, C=3, H=9, W=8, K=5, R=3, S=2, stride=(2, 3), padding=1, name="exp")
+    hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
+    check_functional(layer, "ecoflow_igrad", hw, phases=("igrad",), mapping=mapping)
+
+
+@pytest.mark.parametrize("mapping", [DilatedMapping(2, 2, 1), DilatedMapping(3, 1, 2)],
+                         ids=lambda m: f"e{m.e}")  # fmt: skip
+def test_dilated_expansion_and_stages(mapping: DilatedMapping, monkeypatch) -> None:
+    """Error rows split over PEs of a column, and a reduction cut into stages (psums return
+    through the global buffer)."""
+    monkeypatch.setattr(dilated, "OPS_PER_PASS", 20)
+    layer = ConvLayer(N=2, C=3, H=9, W=8, K=4, R=3, S=2, stride=(2, 3), padding=1, name="exp")
+    hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
+    schedule = get("ecoflow_fgrad").compile(layer.problem("fgrad"), hw, mapping=mapping)
+    assert len({g.stage for g in schedule.groups}) > 1
+    check_functional(layer, "ecoflow_fgrad", hw, phases=("fgrad",), mapping=mapping)
+
+
+# ---- no zeros ----------------------------------------------------------------------------------
+@settings(max_examples=8, deadline=None)
+@given(layer=big_layers(), phase=st.sampled_from(["igrad", "fgrad"]))
+def test_no_multiplication_by_a_padding_zero(layer: ConvLayer, phase: str) -> None:
+    """Every scheduled product has two data operands, and every useful product is scheduled."""
+    problem = layer.problem(phase)
+    d = DirectConv.of(problem)
+    zero_hw, zero_rs = d.zero_hw(), d.zero_rs()
+    pairs = []
+    for spec in get("ecoflow").pass_specs(problem, ECO):
+        for o in spec.ops:
+            x, f = o.ifmap[o.mac], o.filter[o.mac]
+            *_, h, w = np.unravel_index(x, d.in_shape)
+            *_, r, s = np.unravel_index(f, d.filter_shape)
+            assert not np.any(zero_hw[h, w]) and not np.any(zero_rs[r, s])
+            assert not np.any(o.zero)
+            pairs.append(np.stack([x, f], axis=1))
+    pairs = np.concatenate(pairs)
+    assert len(np.unique(pairs, axis=0)) == len(pairs) == problem.zero_counts().useful_macs
+
+
+# ---- IDs and errors ----------------------------------------------------------------------------
+def test_too_few_multicast_ids_is_a_compile_error() -> None:
+    """Eyeriss's one ID per X-bus and PE cannot hold EcoFlow's multicast groups."""
+    hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
+    gin = hw.noc.gin.model_copy(update={"row_ids_per_xbus": 1, "column_ids_per_pe": 1})
+    one = hw.model_copy(update={"noc": hw.noc.model_copy(update={"gin": gin})})
+    layer = ConvLayer(N=1, C=2, H=14, W=14, K=2, R=5, S=5, stride=1, padding=2, name="c2")
+    get("ecoflow").compile(layer.problem("igrad"), hw)
+    with pytest.raises(CompileError, match="ids_per"):
+        get("ecoflow").compile(layer.problem("igrad"), one)
+
+
+def test_ecoflow_delegates_by_phase() -> None:
+    conv = ConvLayer(N=1, C=2, H=6, W=6, K=2, R=3, S=3, stride=2, name="c")
+    tconv = conv.replace(kind="tconv", H=3, W=3, name="t")
+    runs = {
+        (layer.kind, phase): get("ecoflow").compile(layer.problem(phase), ECO).mapping["runs"]
+        for layer in (conv, tconv)
+        for phase in ("forward", "igrad", "fgrad")
+    }
+    assert runs == {
+        ("conv", "forward"): "rs", ("conv", "igrad"): "ecoflow_igrad",
+        ("conv", "fgrad"): "ecoflow_fgrad", ("tconv", "forward"): "ecoflow_igrad",
+        ("tconv", "igrad"): "rs", ("tconv", "fgrad"): "ecoflow_fgrad",
+    }  # fmt: skip
+
+
+def test_ecoflow_refuses_systolic_hardware() -> None:
+    layer = ConvLayer(N=1, C=1, H=3, W=3, K=1, R=1, S=1, name="x")
+    systolic = load_hardware("config/hardware/tpu_13x15.yaml")
+    with pytest.raises(CompileError, match="multicast"):
+        get("ecoflow").compile(layer.problem("igrad"), systolic)
