@@ -502,6 +502,67 @@ def simulate(
         raise typer.Exit(1)
 
 
+@app.command("noc")
+def noc(
+    network: NetworkArg,
+    variant: VariantArg = VariantOpt.base,
+    batch: BatchArg = networks.BATCH,
+    hardware: Annotated[Path, typer.Option(help="hardware YAML file")] = Path(
+        "config/hardware/ecoflow_13x15.yaml"
+    ),
+    dataflow: Annotated[str, typer.Option(help="dataflow id")] = "ecoflow",
+    phases: Annotated[str, typer.Option(help="comma-separated phases")] = "igrad,fgrad",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Multicast IDs and bus widths each layer needs (§4.4, Table 1), and the network maximum."""
+    from ecoflow import config, dataflows
+    from ecoflow import noc as nocs
+    from ecoflow.dataflows.base import CompileError
+    from ecoflow.workloads.layer import PHASES
+
+    wanted = [p.strip() for p in phases.split(",") if p.strip()]
+    for p in wanted:
+        if p not in PHASES:
+            fail(f"--phases: unknown phase {p!r}; known: {', '.join(PHASES)}")
+    try:
+        df = dataflows.get(dataflow)
+    except KeyError as err:
+        fail(f"--dataflow: {err.args[0]}")
+    try:
+        hw = config.load_hardware(hardware)
+    except ConfigError as err:
+        fail(str(err))
+    layers = _layers(network, variant, batch, Source.shipped)
+    labels = networks.PAPER_LABELS.get(network, {})
+    rows: list[dict[str, object]] = []
+    with _LazyProgress(f"{network} NoC needs") as bar:
+        todo = [(layer, phase) for layer in layers for phase in wanted]
+        for done, (layer, phase) in enumerate(todo):
+            bar.update(done, len(todo))
+            problem = layer.problem(phase)
+            try:
+                needs = nocs.requirements(problem, df, hw)
+            except CompileError as err:
+                fail(str(err))
+            runs = getattr(df, "_for", lambda _: df)(problem).id
+            rows.append({"layer": layer.name, "paper_label": labels.get(layer.name, ""),
+                         "phase": phase, "runs": runs, **needs.to_dict()})  # fmt: skip
+    if not rows:
+        fail(f"--phases: nothing to report for {network}")
+    top = {k: max(int(r[k]) for r in rows) for k in nocs.NocNeeds.__dataclass_fields__}
+    rows.append({"layer": "network maximum", "paper_label": "", "phase": ",".join(wanted),
+                 "runs": dataflow, **top})  # fmt: skip
+    gin = hw.noc.gin
+    fits = top["row_ids"] <= gin.row_ids_per_xbus and top["col_ids"] <= gin.column_ids_per_pe
+    title = (
+        f"{network} ({variant.value}), batch {batch}, {hw.name}: {top['row_ids']} row IDs of "
+        f"{top['row_bits']} bits per X-bus, {top['col_ids']} column IDs of {top['col_bits']} "
+        f"bits per PE (the hardware has {gin.row_ids_per_xbus} and {gin.column_ids_per_pe}"
+        f"{'' if fits else ': too few'})"
+    )
+    emit(rows, fmt, title)
+
+
 @app.command("check-config")
 def check_config(
     files: Annotated[

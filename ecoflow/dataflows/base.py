@@ -548,6 +548,11 @@ class AbstractDataflow(abc.ABC):
     def pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
         """Every pass of the problem in its readable form (what ``compile`` builds from)."""
 
+    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """The first and the last pass (what reports of network needs look at)."""
+        specs = self.pass_specs(problem, hw)
+        return specs[:1] + specs[1:][-1:]
+
     @abc.abstractmethod
     def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
         """Lower bound on the cycles: the MACs it schedules spread over every PE [cycles]."""

@@ -49,6 +49,10 @@ class Ecoflow(AbstractDataflow):
         """The delegated dataflow's passes."""
         return self._for(problem).pass_specs(problem, hw)
 
+    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """The delegated dataflow's first and last passes."""
+        return self._for(problem).sample_pass_specs(problem, hw)
+
     def compile(
         self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
     ) -> Schedule:

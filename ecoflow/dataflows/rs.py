@@ -458,6 +458,14 @@ class RowStationary(AbstractDataflow):
         plan = _Plan(d, mapping or search(d, hw), hw)
         return [plan.spec(ps) for ps in plan.passes()]
 
+    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """The first and the last pass under the searched mapping."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        plan = _Plan(d, search(d, hw), hw)
+        passes = plan.passes()
+        return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
+
     def compile(
         self,
         problem: Problem,

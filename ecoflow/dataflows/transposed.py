@@ -182,6 +182,22 @@ class AxisDeal:
         return len(ys), sum(len(self.taps[y][0]) for y in ys)
 
     @functools.cache  # noqa: B019
+    def coords(self, unit: int, rnd: int, phases: range | None = None) -> int:
+        """Distinct input coordinates one unit reads in one round (error elements it holds)."""
+        ys = self.outs.get((unit, rnd), np.zeros(0, int))
+        if phases is not None:
+            ys = ys[np.isin(ys % self.block, np.asarray(phases))]
+        return len({c for y in ys for c in self.taps[y][1].tolist()})
+
+    @functools.cache  # noqa: B019
+    def coords_all(self, rnd: int, phases: range | None = None) -> int:
+        """Distinct input coordinates all units read in one round (multicast words)."""
+        return len({
+            c for u in range(self.units) for y in self.outs.get((u, rnd), [])
+            if phases is None or y % self.block in phases for c in self.taps[y][1].tolist()
+        })  # fmt: skip
+
+    @functools.cache  # noqa: B019
     def taps_used(self, rnd: int, phases: range | None = None) -> int:
         """Distinct taps the units use in one round (over outputs whose phase is in range)."""
         used = set()
@@ -395,8 +411,16 @@ class _Plan:
         i_members, f_members = self.audiences(ps)
         i_aud = np.concatenate([w.iaud for w in work.values()])
         f_aud = np.concatenate([w.faud for w in work.values()])
-        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
-                        audience=i_aud, members=i_members)  # fmt: skip
+        # exact receiver groups, unless the controllers lack the IDs: then each error word
+        # goes to the units of its whole window, and those outside the border drop it
+        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"])
+        gin = hw.noc.gin
+        if (
+            max(len(b) for b in ifm.ids.bus) > gin.row_ids_per_xbus
+            or max(len(c) for r in ifm.ids.pe for c in r) > gin.column_ids_per_pe
+        ):
+            ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
+                            audience=i_aud, members=i_members)  # fmt: skip
         fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
                         base=len(ifm.stream), audience=f_aud, members=f_members)  # fmt: skip
         return PassSpec(
@@ -418,7 +442,6 @@ class _Plan:
         """(cycles, words) of the plan, or None when a PE would need too many psum registers."""
         d, m, hw = self.d, self.m, self.hw
         widths = gin_words(d.problem.phase, hw)
-        hz, wz = d.problem.padded.axes
         total, words = 0, 0
         for ph, pw in self.phase_groups:
             for rh in range(self.h.rounds):
@@ -427,6 +450,10 @@ class _Plan:
                     ww = [self.w.work(u, rw, pw) for u in range(self.w.units)]
                     labels = max(a[0] for a in wh) * max(b[0] for b in ww)
                     if labels * m.p * m.n > hw.pe.psum_spad_entries:
+                        return None
+                    held = max(self.h.coords(u, rh, ph) for u in range(self.h.units))
+                    held *= max(self.w.coords(u, rw, pw) for u in range(self.w.units))
+                    if held * m.n > hw.pe.ifmap_spad_entries:
                         return None
                     prods = max(a[1] for a in wh) * max(b[1] for b in ww)
                     outs = sum(a[0] for a in wh) * sum(b[0] for b in ww)
@@ -438,7 +465,7 @@ class _Plan:
                         f_words = len({(j.group, j.channels.start) for j in batch})
                         f_words *= d.Cg * taps * p
                         err = len({(j.group, j.images.start) for j in batch}) * n * d.Cg
-                        e_words = err * min(outs, hz.size * wz.size)
+                        e_words = err * self.h.coords_all(rh, ph) * self.w.coords_all(rw, pw)
                         o_words = outs * len(batch) * p * n
                         cost = max(busy, f_words // widths["filter"],
                                    e_words // widths["ifmap"],
@@ -504,6 +531,14 @@ class EcoflowTransposed(AbstractDataflow):
         d = DirectConv.of(problem)
         plan = _Plan(d, mapping or search(d, hw), hw)
         return [plan.spec(ps) for ps in plan.passes()]
+
+    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """The first and the last pass under the searched mapping."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        plan = _Plan(d, search(d, hw), hw)
+        passes = plan.passes()
+        return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
 
     def compile(
         self,
