@@ -193,3 +193,39 @@ def test_ecoflow_refuses_systolic_hardware() -> None:
     systolic = load_hardware("config/hardware/tpu_13x15.yaml")
     with pytest.raises(CompileError, match="multicast"):
         get("ecoflow").compile(layer.problem("igrad"), systolic)
+
+
+# ---- the validation sweep ----------------------------------------------------------------------
+def test_validation_sweep_sample() -> None:
+    """A seeded sample of §4.1's sweep (inputs to 224x224, filters to 15x15, strides 1-4)."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import validate_ecoflow
+
+    cases = [c for c in validate_ecoflow.space() if c[0] <= 40]
+    sample = random.Random(5).sample(cases, 4) + [(3, 3, 2), (9, 1, 4)]
+    rows = validate_ecoflow.run(sample)
+    assert all(r["ok"] for r in rows), [r for r in rows if not r["ok"]]
+
+
+def test_symbolic_check_catches_a_missing_and_a_misplaced_product(monkeypatch) -> None:
+    from ecoflow.validation import check_symbolic
+
+    layer = ConvLayer(N=1, C=1, H=7, W=7, K=1, R=3, S=3, stride=2, name="v")
+    problem = layer.problem("igrad")
+    df = get("ecoflow_igrad")
+    assert check_symbolic(problem, df, ECO).ok
+    real = df.pass_specs
+
+    def broken(problem, hw, **kw):
+        specs = real(problem, hw, **kw)
+        o = next(o for s in specs for o in s.ops if o.mac.sum() > 1)
+        o.out[np.nonzero(o.mac)[0][0]] += 1  # accumulate one product into the next output
+        return specs
+
+    monkeypatch.setattr(df, "pass_specs", broken)
+    result = check_symbolic(problem, df, ECO)
+    assert not result.ok and "wrong output" in result.problem
