@@ -103,7 +103,7 @@ def combine(
             "queue_push": total.get("queue_push", 0),
         },
         "gbuf": {"read": gin, "write": total.get("gon", 0)},
-        "dram": {"bytes": dram_bytes},
+        "dram": {"bytes": round(dram_bytes, 6)},  # passes sum alike in any grouping
     }
     return LayerResult(
         cycles=int(cycles),
