@@ -397,7 +397,9 @@ def _emit_result(data: dict[str, object], fmt: SimFormat) -> None:
 @app.command()
 def simulate(
     phase: Annotated[PhaseOpt, typer.Option(help="training phase", show_default=False)],
-    dataflow: Annotated[str, typer.Option(help="dataflow id (rs, tpu)", show_default=False)],
+    dataflow: Annotated[
+        str, typer.Option(help="dataflow id (rs, tpu, ecoflow, ...)", show_default=False)
+    ],
     hardware: Annotated[
         Path, typer.Option(help="hardware YAML file (config/hardware/...)", show_default=False)
     ],

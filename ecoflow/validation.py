@@ -78,7 +78,7 @@ def check_symbolic(problem: Problem, dataflow: AbstractDataflow, hw: HardwareCon
 
     if len(np.unique(got[:, :2], axis=0)) != n:
         return fail("a product is scheduled twice")
-    key = lambda a: (a[:, 0] * (d.filter_shape[0] * np.prod(d.filter_shape[1:]) + 1) + a[:, 1])  # noqa: E731
+    key = lambda a: a[:, 0] * (d.filter_shape[0] * np.prod(d.filter_shape[1:]) + 1) + a[:, 1]  # noqa: E731
     exp_sorted = expected[np.argsort(key(expected), kind="stable")]
     got_sorted = got[np.argsort(key(got), kind="stable")]
     if n != m or not np.array_equal(got_sorted[:, :2], exp_sorted[:, :2]):

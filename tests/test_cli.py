@@ -170,3 +170,27 @@ def test_parse_layer_spec_forms() -> None:
     layer = parse_layer_spec("N=1,C=3,H=9,W=9,K=4,R=3,S=3,padding=1x2,dilation=2", batch=5)
     assert layer.N == 5 and layer.padding == ((1, 1), (2, 2)) and layer.dilation == (2, 2)
     assert parse_layer_spec("N=1,C=2,H=3,W=3,K=2,R=2,S=2,kind=tconv").kind == "tconv"
+
+
+def test_noc_reports_ids_and_the_network_maximum() -> None:
+    """``ecoflow noc`` on a tiny layer table: per-layer IDs and a network-maximum row."""
+    from ecoflow.workloads import networks
+    from ecoflow.workloads.layer import ConvLayer
+
+    tiny = [
+        ConvLayer(N=1, C=2, H=9, W=9, K=2, R=5, S=5, stride=1, padding=2, name="c5"),
+        ConvLayer(N=1, C=2, H=9, W=9, K=2, R=3, S=3, stride=2, padding=1, name="c3"),
+    ]
+    old = networks.load
+    networks.load = lambda *a, **k: tiny
+    try:
+        out = CliRunner().invoke(app, ["noc", "alexnet", "--format", "json"])
+    finally:
+        networks.load = old
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["layer"] for r in rows] == ["c5", "c5", "c3", "c3", "network maximum"]
+    assert rows[-1]["row_ids"] == max(r["row_ids"] for r in rows[:-1]) >= 3
+    assert all(r["row_ids"] >= 1 and r["col_ids"] >= 1 for r in rows)
+    bad = CliRunner().invoke(app, ["noc", "alexnet", "--phases", "backward"])
+    assert bad.exit_code == 2 and "--phases" in bad.output

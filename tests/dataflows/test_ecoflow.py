@@ -206,7 +206,7 @@ def test_validation_sweep_sample() -> None:
     import validate_ecoflow
 
     cases = [c for c in validate_ecoflow.space() if c[0] <= 40]
-    sample = random.Random(5).sample(cases, 4) + [(3, 3, 2), (9, 1, 4)]
+    sample = [*random.Random(5).sample(cases, 4), (3, 3, 2), (9, 1, 4)]
     rows = validate_ecoflow.run(sample)
     assert all(r["ok"] for r in rows), [r for r in rows if not r["ok"]]
 
