@@ -5,8 +5,9 @@ than the input) and stride (1 to 4) is a one-image, one-channel, one-filter ``co
 input gradient (``ecoflow_igrad``) and filter gradient (``ecoflow_fgrad``) are compiled on the
 13x15 EcoFlow array, with ID registers sized for the largest case (a 15x15 filter at stride 1
 needs more than the five IDs of §4.4, exactly as §4.4's equation says), and checked
-symbolically (:func:`ecoflow.validation.check_symbolic`): the scheduled products are exactly the useful ones, each accumulates into its output, every output
-reaches the global buffer, and every pass builds. ``--sample N`` checks a random subset (seeded);
+symbolically (:func:`ecoflow.validation.check_symbolic`): the scheduled products are exactly
+the useful ones, each accumulates into its output, every output reaches the global buffer, and
+every pass builds. ``--sample N`` checks a random subset (seeded);
 ``--functional`` also simulates the smaller ones with values and compares them with JAX.
 
 Usage::
