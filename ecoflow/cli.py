@@ -537,15 +537,18 @@ def noc(
     layers = _layers(network, variant, batch, Source.shipped)
     labels = networks.PAPER_LABELS.get(network, {})
     rows: list[dict[str, object]] = []
+    seen: dict[tuple, nocs.NocNeeds] = {}  # layers of one shape need the same
     with _LazyProgress(f"{network} NoC needs") as bar:
         todo = [(layer, phase) for layer in layers for phase in wanted]
         for done, (layer, phase) in enumerate(todo):
             bar.update(done, len(todo))
             problem = layer.problem(phase)
+            shape = (layer.replace(name=""), phase)
             try:
-                needs = nocs.requirements(problem, df, hw)
+                needs = seen.get(shape) or nocs.requirements(problem, df, hw)
             except CompileError as err:
                 fail(str(err))
+            seen[shape] = needs
             runs = getattr(df, "_for", lambda _: df)(problem).id
             rows.append({"layer": layer.name, "paper_label": labels.get(layer.name, ""),
                          "phase": phase, "runs": runs, **needs.to_dict()})  # fmt: skip
