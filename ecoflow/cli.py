@@ -255,6 +255,21 @@ def _pick_layer(
     )
 
 
+def _dataflow_and_hardware(dataflow: str, hardware: Path):
+    """The registered dataflow and the loaded hardware (a clear error for either)."""
+    from ecoflow import config, dataflows
+
+    try:
+        df = dataflows.get(dataflow)
+    except KeyError as err:
+        fail(f"--dataflow: {err.args[0]}")
+    try:
+        hw = config.load_hardware(hardware)
+    except ConfigError as err:
+        fail(str(err))
+    return df, hw
+
+
 class _LazyProgress:
     """A transient progress bar on standard error that appears only after ``delay`` seconds.
 
@@ -438,20 +453,13 @@ def simulate(
     ),
 ) -> None:
     """Simulate one layer phase on a dataflow and hardware, cycle by cycle."""
-    from ecoflow import config, dataflows, evaluate
+    from ecoflow import evaluate
     from ecoflow.dataflows.base import CompileError
     from ecoflow.sim.run import SimulationError
     from ecoflow.workloads.layer import format_pads, format_pair
 
     conv = _pick_layer(network, layer, layer_spec, variant, batch)
-    try:
-        df = dataflows.get(dataflow)
-    except KeyError as err:
-        fail(f"--dataflow: {err.args[0]}")
-    try:
-        hw = config.load_hardware(hardware)
-    except ConfigError as err:
-        fail(str(err))
+    df, hw = _dataflow_and_hardware(dataflow, hardware)
     problem = conv.problem(phase.value)
     reason = df.supports(problem, hw)
     if reason is not None:
@@ -517,7 +525,6 @@ def noc(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Multicast IDs and bus widths each layer needs (§4.4, Table 1), and the network maximum."""
-    from ecoflow import config, dataflows
     from ecoflow import noc as nocs
     from ecoflow.dataflows.base import CompileError
     from ecoflow.workloads.layer import PHASES
@@ -526,14 +533,7 @@ def noc(
     for p in wanted:
         if p not in PHASES:
             fail(f"--phases: unknown phase {p!r}; known: {', '.join(PHASES)}")
-    try:
-        df = dataflows.get(dataflow)
-    except KeyError as err:
-        fail(f"--dataflow: {err.args[0]}")
-    try:
-        hw = config.load_hardware(hardware)
-    except ConfigError as err:
-        fail(str(err))
+    df, hw = _dataflow_and_hardware(dataflow, hardware)
     layers = _layers(network, variant, batch, Source.shipped)
     labels = networks.PAPER_LABELS.get(network, {})
     rows: list[dict[str, object]] = []

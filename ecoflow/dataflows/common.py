@@ -9,13 +9,14 @@ flat element ids that streams carry, the structural-zero masks and the functiona
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ecoflow.config import HardwareConfig
-from ecoflow.dataflows.base import PassGroup, Schedule, Stream
+from ecoflow.dataflows.base import AbstractDataflow, PassGroup, PassSpec, Schedule, Stream
 from ecoflow.workloads.layer import Axis, Problem
 
 
@@ -250,8 +251,14 @@ def direct_schedule(
     groups: tuple[PassGroup, ...],
     loops: tuple[tuple[str, int], ...],
     mapping: dict[str, int | str],
+    *,
+    zero_free: bool = False,
 ) -> Schedule:
-    """A schedule over the padded operands of ``d`` (shapes and zero count from the problem)."""
+    """A schedule over the padded operands of ``d`` (shapes from the problem).
+
+    ``zero_free``: the passes multiply no padding zero (else every product of the padded
+    problem is scheduled and its zero count is the problem's).
+    """
     return Schedule(
         dataflow=dataflow,
         problem=d.problem,
@@ -260,5 +267,35 @@ def direct_schedule(
         mapping=mapping,
         operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
         output_shape=d.out_shape,
-        zero_macs=d.problem.padded.zero_counts().zero_macs,
+        zero_macs=0 if zero_free else d.problem.padded.zero_counts().zero_macs,
     )
+
+
+class PlannedDataflow(AbstractDataflow):
+    """A dataflow whose passes come from a searched mapping and a plan over it.
+
+    Subclasses set ``search`` (``(DirectConv, hardware) -> mapping``) and ``plan_class``
+    (``(DirectConv, mapping, hardware)`` -> an object with ``passes()`` and ``spec(pass)``).
+    """
+
+    search: ClassVar[Callable]
+    plan_class: ClassVar[Callable]
+
+    def plan(self, problem: Problem, hw: HardwareConfig, mapping: object = None):
+        """The plan of a problem under the given mapping, or the searched one."""
+        self.check(problem, hw)
+        d = DirectConv.of(problem)
+        return self.plan_class(d, mapping or type(self).search(d, hw), hw)
+
+    def pass_specs(
+        self, problem: Problem, hw: HardwareConfig, mapping: object = None
+    ) -> list[PassSpec]:
+        """Every pass of the problem under the searched (or given) mapping."""
+        plan = self.plan(problem, hw, mapping)
+        return [plan.spec(ps) for ps in plan.passes()]
+
+    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
+        """The first and the last pass under the searched mapping."""
+        plan = self.plan(problem, hw)
+        passes = plan.passes()
+        return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]

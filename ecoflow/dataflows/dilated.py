@@ -29,7 +29,6 @@ import numpy as np
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
-    AbstractDataflow,
     CompileError,
     Ids,
     PassSpec,
@@ -38,9 +37,14 @@ from ecoflow.dataflows.base import (
     group_passes,
     register,
 )
-from ecoflow.dataflows.common import DirectConv, ceil_div, gin_words, ideal, make_stream
-from ecoflow.dataflows.transposed import zero_free_schedule
-from ecoflow.dataflows.zerofree import Work, multicast, pe_programs
+from ecoflow.dataflows.common import (
+    DirectConv,
+    ceil_div,
+    direct_schedule,
+    gin_words,
+    make_stream,
+)
+from ecoflow.dataflows.zerofree import Work, ZeroFreeDataflow, multicast, pe_programs
 from ecoflow.workloads.layer import Axis, Problem
 
 OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
@@ -309,38 +313,13 @@ def search(d: DirectConv, hw: HardwareConfig) -> DilatedMapping:
 
 
 @register
-class EcoflowDilated(AbstractDataflow):
+class EcoflowDilated(ZeroFreeDataflow):
     """EcoFlow's zero-free dilated convolution (filter gradients)."""
 
+    search = staticmethod(search)
+    plan_class = _Plan
     id = "ecoflow_fgrad"
     description = "EcoFlow dilated convolution without zeros (§4.2)"
-
-    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
-        """Refuse arrays without a multicast GIN."""
-        if hw.array.interconnect != "multicast":
-            return "EcoFlow needs a multicast GIN (array.interconnect: multicast)"
-        return None
-
-    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
-        """Useful (zero-free) MACs over every PE."""
-        return ideal(problem.zero_counts().useful_macs, hw)
-
-    def pass_specs(
-        self, problem: Problem, hw: HardwareConfig, mapping: DilatedMapping | None = None
-    ) -> list[PassSpec]:
-        """Every pass of the problem under the searched (or given) mapping."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        plan = _Plan(d, mapping or search(d, hw), hw)
-        return [plan.spec(ps) for ps in plan.passes()]
-
-    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
-        """The first and the last pass under the searched mapping."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        plan = _Plan(d, search(d, hw), hw)
-        passes = plan.passes()
-        return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
 
     def compile(
         self,
@@ -351,16 +330,15 @@ class EcoflowDilated(AbstractDataflow):
         mapping: DilatedMapping | None = None,
     ) -> Schedule:
         """Search a mapping (unless given) and build the distinct passes (or every one)."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        m = mapping or search(d, hw)
-        plan = _Plan(d, m, hw)
+        plan = self.plan(problem, hw, mapping)
+        d, m = plan.d, plan.m
         groups = group_passes(plan.passes(), plan.descriptor, plan.spec, hw, d.name,
                               exhaustive=exhaustive, stage=lambda ps: ps.stage)  # fmt: skip
-        return zero_free_schedule(
+        return direct_schedule(
             self.id,
             d,
             groups,
             (("units", len(plan.batches)), ("stage", plan.stages)),
             {"e": m.e, "p": m.p, "q": m.q, "units_per_pass": plan.slots},
+            zero_free=True,
         )

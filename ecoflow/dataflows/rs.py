@@ -41,7 +41,6 @@ import numpy as np
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
-    AbstractDataflow,
     CompileError,
     Ids,
     PassSpec,
@@ -53,6 +52,7 @@ from ecoflow.dataflows.base import (
 from ecoflow.dataflows.common import (
     DirectConv,
     Keys,
+    PlannedDataflow,
     ceil_div,
     direct_schedule,
     first_use,
@@ -433,9 +433,11 @@ def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
 
 
 @register
-class RowStationary(AbstractDataflow):
+class RowStationary(PlannedDataflow):
     """Eyeriss row stationary on the zero-padded problems."""
 
+    search = staticmethod(search)
+    plan_class = _Plan
     id = "rs"
     description = "Eyeriss row stationary (zero-padded igrad/fgrad)"
 
@@ -449,23 +451,6 @@ class RowStationary(AbstractDataflow):
         """Padded MACs over every PE."""
         return ideal(DirectConv.of(problem).macs, hw)
 
-    def pass_specs(
-        self, problem: Problem, hw: HardwareConfig, mapping: RsMapping | None = None
-    ) -> list[PassSpec]:
-        """Every pass of the problem under the searched (or given) mapping."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        plan = _Plan(d, mapping or search(d, hw), hw)
-        return [plan.spec(ps) for ps in plan.passes()]
-
-    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
-        """The first and the last pass under the searched mapping."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        plan = _Plan(d, search(d, hw), hw)
-        passes = plan.passes()
-        return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
-
     def compile(
         self,
         problem: Problem,
@@ -475,10 +460,8 @@ class RowStationary(AbstractDataflow):
         mapping: RsMapping | None = None,
     ) -> Schedule:
         """Search a mapping (unless given) and build the distinct passes (or every one)."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        m = mapping or search(d, hw)
-        plan = _Plan(d, m, hw)
+        plan = self.plan(problem, hw, mapping)
+        d, m = plan.d, plan.m
         passes = plan.passes()
         groups = group_passes(
             passes, plan.descriptor, plan.spec, hw, d.name,

@@ -48,15 +48,20 @@ import numpy as np
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
-    AbstractDataflow,
     CompileError,
     PassSpec,
     Schedule,
     group_passes,
     register,
 )
-from ecoflow.dataflows.common import DirectConv, ceil_div, gin_words, ideal
-from ecoflow.dataflows.zerofree import Work, multicast, pe_programs, useful_pairs
+from ecoflow.dataflows.common import DirectConv, ceil_div, direct_schedule, gin_words
+from ecoflow.dataflows.zerofree import (
+    Work,
+    ZeroFreeDataflow,
+    multicast,
+    pe_programs,
+    useful_pairs,
+)
 from ecoflow.workloads.layer import Axis, Problem
 
 
@@ -507,38 +512,13 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
 
 
 @register
-class EcoflowTransposed(AbstractDataflow):
+class EcoflowTransposed(ZeroFreeDataflow):
     """EcoFlow's zero-free transposed convolution (input gradients, ``tconv`` forward)."""
 
+    search = staticmethod(search)
+    plan_class = _Plan
     id = "ecoflow_igrad"
     description = "EcoFlow transposed convolution without zeros (§4.1)"
-
-    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
-        """Refuse arrays without a multicast GIN."""
-        if hw.array.interconnect != "multicast":
-            return "EcoFlow needs a multicast GIN (array.interconnect: multicast)"
-        return None
-
-    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
-        """Useful (zero-free) MACs over every PE."""
-        return ideal(problem.zero_counts().useful_macs, hw)
-
-    def pass_specs(
-        self, problem: Problem, hw: HardwareConfig, mapping: TransposedMapping | None = None
-    ) -> list[PassSpec]:
-        """Every pass of the problem under the searched (or given) mapping."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        plan = _Plan(d, mapping or search(d, hw), hw)
-        return [plan.spec(ps) for ps in plan.passes()]
-
-    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
-        """The first and the last pass under the searched mapping."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        plan = _Plan(d, search(d, hw), hw)
-        passes = plan.passes()
-        return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
 
     def compile(
         self,
@@ -549,13 +529,11 @@ class EcoflowTransposed(AbstractDataflow):
         mapping: TransposedMapping | None = None,
     ) -> Schedule:
         """Search a mapping (unless given) and build the distinct passes (or every one)."""
-        self.check(problem, hw)
-        d = DirectConv.of(problem)
-        m = mapping or search(d, hw)
-        plan = _Plan(d, m, hw)
+        plan = self.plan(problem, hw, mapping)
+        d, m = plan.d, plan.m
         groups = group_passes(plan.passes(), plan.descriptor, plan.spec, hw, d.name,
                               exhaustive=exhaustive)  # fmt: skip
-        return zero_free_schedule(
+        return direct_schedule(
             self.id,
             d,
             groups,
@@ -564,18 +542,5 @@ class EcoflowTransposed(AbstractDataflow):
             {"nr": plan.h.units, "nc": plan.w.units, "e": m.e, "p": m.p, "n": m.n,
              "phases": m.phases, "phases_w": m.phases_w or plan.w.block,
              "sets": plan.v_sets * plan.h_sets},
+            zero_free=True,
         )  # fmt: skip
-
-
-def zero_free_schedule(dataflow, d: DirectConv, groups, loops, mapping) -> Schedule:
-    """A schedule that multiplies no zero (operands stay in the padded layout for values)."""
-    return Schedule(
-        dataflow=dataflow,
-        problem=d.problem,
-        groups=groups,
-        loops=loops,
-        mapping=mapping,
-        operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
-        output_shape=d.out_shape,
-        zero_macs=0,
-    )

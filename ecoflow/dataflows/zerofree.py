@@ -25,7 +25,8 @@ import numpy as np
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import CompileError, Ids, PeOps, Stream
-from ecoflow.workloads.layer import Axis
+from ecoflow.dataflows.common import PlannedDataflow, ideal
+from ecoflow.workloads.layer import Axis, Problem
 
 
 def useful_pairs(axis: Axis) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -330,3 +331,17 @@ def multicast(
 def id_bits(tags: int) -> int:
     """Bits of an ID register that tells ``tags`` tags apart."""
     return max(1, int(np.ceil(np.log2(max(tags, 2)))))
+
+
+class ZeroFreeDataflow(PlannedDataflow):
+    """A planned dataflow that multiplies only data by data (EcoFlow's, on a multicast GIN)."""
+
+    def supports(self, problem: Problem, hw: HardwareConfig) -> str | None:
+        """Refuse arrays without a multicast GIN."""
+        if hw.array.interconnect != "multicast":
+            return "EcoFlow needs a multicast GIN (array.interconnect: multicast)"
+        return None
+
+    def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
+        """Useful (zero-free) MACs over every PE."""
+        return ideal(problem.zero_counts().useful_macs, hw)
