@@ -7,8 +7,10 @@ waiting on a network is estimated from the same passes: each network's words ove
 PE's operations (one per cycle), in bits per cycle.
 
 The IDs are read from the first and the last pass of the layer (the passes at the borders of
-the maps, where the groups differ), on a copy of the hardware whose controllers have room for
-any number of IDs, so that a layer's need is measured rather than refused.
+the maps, where the groups differ), compiled for the given hardware but not checked against its
+ID registers, so that a layer's need is measured rather than refused. (Where exact receiver
+groups would need more IDs than the hardware has, the EcoFlow compiler widens them to whole
+windows, which need fewer; the report shows what the compiled passes use.)
 """
 
 from __future__ import annotations
@@ -94,6 +96,6 @@ def _needs(spec: PassSpec, word_bits: int) -> NocNeeds:
 
 def requirements(problem: Problem, dataflow: AbstractDataflow, hw: HardwareConfig) -> NocNeeds:
     """The IDs and bandwidths one layer phase needs (the largest over its sampled passes)."""
-    specs = dataflow.sample_pass_specs(problem, unlimited(hw))
+    specs = dataflow.sample_pass_specs(problem, hw)
     needs = [_needs(s, hw.word_bits) for s in specs]
     return NocNeeds(*(max(getattr(n, f) for n in needs) for f in NocNeeds.__dataclass_fields__))
