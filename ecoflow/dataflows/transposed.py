@@ -51,6 +51,7 @@ from ecoflow.dataflows.base import (
     CompileError,
     PassSpec,
     Schedule,
+    build_program,
     group_passes,
     register,
 )
@@ -220,6 +221,9 @@ def _block(axis: Axis) -> int:
     return 1
 
 
+TRIES = 6  # candidate mappings built before the search gives up
+
+
 @dataclass(frozen=True)
 class TransposedMapping:
     """Mapping parameters of ``ecoflow_igrad``.
@@ -231,6 +235,9 @@ class TransposedMapping:
         n: images per PE.
         phases: output-row phases per round (all of them unless registers are short).
         phases_w: output-column phases per round (0: all).
+        share: an error word serves every unit whose window holds it (multicast across filter
+            rows; the units hold it until their own row comes); else it is sent again for each
+            filter row (more GIN words, fewer held).
     """
 
     nr: int
@@ -240,6 +247,7 @@ class TransposedMapping:
     n: int
     phases: int
     phases_w: int = 0
+    share: bool = True
 
 
 @dataclass(frozen=True)
@@ -369,7 +377,8 @@ class _Plan:
         fil = d.filter_id(kk, c, tap_h * hz.tap_dilation, tap_w * wz.tap_dilation)
         lab = d.out_id(i, kk, hy[a], wx[b])
         zero = np.zeros(len(order), np.int64)
-        w = Work(ifm[order], fil[order], lab[order], tick[order], zero, zero)
+        rnd = zero if self.m.share else tap_h[order]
+        w = Work(ifm[order], fil[order], lab[order], tick[order], rnd, zero)
         w.iaud = (a[order] << 20) + b[order]  # which (row, column) taps: keyed by the caller
         return w
 
@@ -456,8 +465,13 @@ class _Plan:
                     labels = max(a[0] for a in wh) * max(b[0] for b in ww)
                     if labels * m.p * m.n > hw.pe.psum_spad_entries:
                         return None
-                    held = max(self.h.coords(u, rh, ph) for u in range(self.h.units))
-                    held *= max(self.w.coords(u, rw, pw) for u in range(self.w.units))
+                    # error elements held at once: the unit's window (shared words arrive when
+                    # the first unit needs them), or a window row per output row of the unit
+                    held = max(self.w.coords(u, rw, pw) for u in range(self.w.units))
+                    if m.share:
+                        held *= max(self.h.coords(u, rh, ph) for u in range(self.h.units))
+                    else:
+                        held *= max(a[0] for a in wh)
                     if held * m.n > hw.pe.ifmap_spad_entries:
                         return None
                     prods = max(a[1] for a in wh) * max(b[1] for b in ww)
@@ -471,6 +485,8 @@ class _Plan:
                         f_words *= d.Cg * taps * p
                         err = len({(j.group, j.images.start) for j in batch}) * n * d.Cg
                         e_words = err * self.h.coords_all(rh, ph) * self.w.coords_all(rw, pw)
+                        if not m.share:
+                            e_words *= self.h.taps_used(rh, ph)
                         o_words = outs * len(batch) * p * n
                         cost = max(busy, f_words // widths["filter"],
                                    e_words // widths["ifmap"],
@@ -486,7 +502,7 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
     h, w = d.problem.padded.axes
     nbh = ceil_div(h.out, _block(h))
     nbw = ceil_div(w.out, _block(w))
-    best, best_cost = None, None
+    ranked: list[tuple[tuple[int, int], TransposedMapping]] = []
     es = sorted({e for e in (1, 2, 3, 4, 6, 8, 13) if e <= min(rows, d.Cg)})
     for e in es:
         nrs = sorted({min(nbh, rows // e // k) for k in (1, 2, 3, 4)} - {0})
@@ -499,16 +515,35 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
                     split = [(ph, bw) for ph in sorted({bh, ceil_div(bh, 2), ceil_div(bh, 4), 1})]
                     split += [(1, pw) for pw in sorted({ceil_div(bw, 2), ceil_div(bw, 4), 1})]
                     for phases, phases_w in dict.fromkeys(split):
-                        m = TransposedMapping(nr, nc, e, p, n, phases, phases_w)
-                        cost = _Plan(d, m, hw).estimate()
-                        if cost is None:
-                            continue
-                        if best_cost is None or cost < best_cost:
-                            best, best_cost = m, cost
-    if best is None:
-        raise CompileError(d.name, "pe.psum_spad_entries",
-                           "no transposed mapping fits the psum scratchpad")  # fmt: skip
-    return best
+                        for share in (True, False):
+                            m = TransposedMapping(nr, nc, e, p, n, phases, phases_w, share)
+                            cost = _Plan(d, m, hw).estimate()
+                            if cost is not None:
+                                ranked.append((cost, m))
+    ranked.sort(key=lambda cm: cm[0])
+    # the estimate bounds registers but only approximates the scratchpads: the best candidates
+    # are built (first and last pass) until one fits
+    last: CompileError | None = None
+    for _, m in ranked[:TRIES]:
+        plan = _Plan(d, m, hw)
+        passes = plan.passes()
+        try:
+            for ps in passes[:1] + passes[1:][-1:]:
+                build_program(plan.spec(ps), unlimited_ids(hw), d.name)
+        except CompileError as err:
+            last = err
+            continue
+        return m
+    if last is not None:
+        raise last
+    raise CompileError(d.name, "pe.psum_spad_entries",
+                       "no transposed mapping fits the psum scratchpad")  # fmt: skip
+
+
+def unlimited_ids(hw: HardwareConfig) -> HardwareConfig:
+    """The hardware with room for any number of multicast IDs (IDs are checked later)."""
+    gin = hw.noc.gin.model_copy(update={"row_ids_per_xbus": 64, "column_ids_per_pe": 64})
+    return hw.model_copy(update={"noc": hw.noc.model_copy(update={"gin": gin})})
 
 
 @register
@@ -541,6 +576,7 @@ class EcoflowTransposed(ZeroFreeDataflow):
              ("phase_groups", len(plan.phase_groups))),
             {"nr": plan.h.units, "nc": plan.w.units, "e": m.e, "p": m.p, "n": m.n,
              "phases": m.phases, "phases_w": m.phases_w or plan.w.block,
+             "share": int(m.share),
              "sets": plan.v_sets * plan.h_sets},
             zero_free=True,
         )  # fmt: skip
