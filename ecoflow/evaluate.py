@@ -17,7 +17,7 @@ import numpy as np
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import AbstractDataflow, Schedule
 from ecoflow.dataflows.common import DirectConv
-from ecoflow.memory import pass_traffic
+from ecoflow.memory import Traffic, overlapped_cycles, row_sizes, traffic, transfer_cycles
 from ecoflow.sim.run import PassResult, run_passes
 from ecoflow.sim.state import STALLS
 from ecoflow.workloads.layer import Problem
@@ -39,6 +39,9 @@ class LayerResult:
         passes: passes of the layer.
         distinct_passes: passes simulated.
         mapping: mapping parameters.
+        dram_bytes: bytes read from and written to DRAM [B].
+        gbuf_bytes: bytes read from and written to the global buffer (GIN reads, GON writes,
+            DRAM fills and write-backs) [B].
     """
 
     cycles: int
@@ -52,6 +55,8 @@ class LayerResult:
     passes: int
     distinct_passes: int
     mapping: dict[str, int | str] = field(default_factory=dict)
+    dram_bytes: float = 0.0
+    gbuf_bytes: float = 0.0
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data."""
@@ -67,44 +72,61 @@ class LayerResult:
             "passes": self.passes,
             "distinct_passes": self.distinct_passes,
             "mapping": self.mapping,
+            "dram_bytes": self.dram_bytes,
+            "gbuf_bytes": self.gbuf_bytes,
         }
+
+
+def layer_traffic(schedule: Schedule, hw: HardwareConfig) -> Traffic:
+    """DRAM and buffer traffic of a schedule's passes (:mod:`ecoflow.memory`)."""
+    if schedule.footprints is None:
+        raise ValueError(f"{schedule.dataflow}: the schedule lists no pass footprints")
+    d = DirectConv.of(schedule.problem)
+    sizes = row_sizes(d.in_shape, d.filter_shape, d.out_shape, schedule.problem.padded.axes,
+                      zero_free=schedule.zero_free)  # fmt: skip
+    return traffic(schedule.footprints, sizes, hw)
 
 
 def combine(
     schedule: Schedule, results: list[PassResult], hw: HardwareConfig, ideal_cycles: int
 ) -> LayerResult:
-    """Totals of a schedule from the results of its distinct passes."""
-    traffic = pass_traffic(schedule, hw)
+    """Totals of a schedule from the results of its distinct passes.
+
+    Every pass takes its group's cycles; DRAM transfers overlap the previous pass
+    (:func:`ecoflow.memory.overlapped_cycles`).
+    """
+    mem = layer_traffic(schedule, hw)
     total = dict.fromkeys(results[0].counters, 0) if results else {}
     stalls = dict.fromkeys(STALLS, 0)
-    stalls["dram"] = 0
-    cycles = traffic[0].dram_cycles if traffic else 0  # the first load is exposed
-    stalls["dram"] += cycles
-    dram_bytes = 0.0
-    for g, r, t in zip(schedule.groups, results, traffic, strict=True):
+    for g, r in zip(schedule.groups, results, strict=True):
         for k, v in r.counters.items():
             total[k] += g.count * v
         for k, v in r.stalls.items():
             stalls[k] += g.count * v
-        cycles += g.count * max(r.cycles, t.dram_cycles)
-        stalls["dram"] += g.count * max(0, t.dram_cycles - r.cycles)
-        dram_bytes += g.count * t.dram_bytes
+    compute = np.array([r.cycles for r in results], np.int64)[schedule.order]
+    cycles = overlapped_cycles(compute, transfer_cycles(mem.transfer_words, hw))
+    stalls["dram"] = int(cycles - compute.sum())
     macs = total.get("mac", 0)
     zero = schedule.zero_macs
     gin = total.get("gin_ifmap", 0) + total.get("gin_filter", 0) + total.get("gin_psum", 0)
+    word_bytes = hw.word_bits / 8
+    gon = total.get("gon", 0)
     counts = {
-        "alu": {"mac": macs - zero, "zero_gated_mac": zero, "add": total.get("add", 0)},
+        "alu": {"mult": macs - zero, "add": macs - zero + total.get("add", 0),
+                "zero_gated_mac": zero},
         "spad": {"read": total.get("spad_read", 0), "write": total.get("spad_write", 0)},
         "noc": {
+            "hop": total.get("gin_delivery", 0) + total.get("local", 0) + gon,
+            "queue_push": total.get("queue_push", 0),
             "gin": gin,
             "gin_delivery": total.get("gin_delivery", 0),
             "local": total.get("local", 0),
-            "gon": total.get("gon", 0),
-            "queue_push": total.get("queue_push", 0),
+            "gon": gon,
         },
-        "gbuf": {"read": gin, "write": total.get("gon", 0)},
-        "dram": {"bytes": round(dram_bytes, 6)},  # passes sum alike in any grouping
-    }
+        "gbuf": {"read": gin + mem.drain_words, "write": gon + mem.fill_words},
+        "dram": {"read": sum(mem.dram_read_words.values()) * word_bytes,
+                 "write": mem.dram_write_words * word_bytes},
+    }  # fmt: skip
     return LayerResult(
         cycles=int(cycles),
         ideal_cycles=ideal_cycles,
@@ -117,6 +139,8 @@ def combine(
         passes=schedule.passes,
         distinct_passes=len(schedule.groups),
         mapping=dict(schedule.mapping),
+        dram_bytes=mem.dram_words * word_bytes,
+        gbuf_bytes=(gin + mem.drain_words + gon + mem.fill_words) * word_bytes,
     )
 
 

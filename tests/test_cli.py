@@ -109,7 +109,7 @@ def test_simulate_json_keys_are_consistent(root: Path) -> None:
     assert data["passes"] >= data["distinct_passes"] >= 1
     assert 0 < data["utilization"] <= 1
     assert set(data["counts"]) == {"alu", "spad", "noc", "gbuf", "dram"}
-    assert data["counts"]["alu"]["mac"] + data["counts"]["alu"]["zero_gated_mac"] == data["macs"]
+    assert data["counts"]["alu"]["mult"] + data["counts"]["alu"]["zero_gated_mac"] == data["macs"]
     assert all(v >= 0 for v in data["stall_cycles"].values())
     assert "functional" not in data
 

@@ -441,6 +441,53 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
     )
 
 
+KINDS = ("ifmap", "filter", "psum", "out")  # footprint kinds; psum and out are output rows
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """The rows one pass touches in the global buffer (row ids of the padded operands).
+
+    Attributes:
+        ifmap: rows of the padded input ``(B', C', Hx)`` it reads, id ``(b C' + c) Hx + h``.
+        filter: rows of the dilated filter ``(K, Cg, Rw)`` it reads, id ``(k Cg + c) Rw + r``.
+        psum: output rows of the raw output ``(batch, K, P)`` whose partial sums it reads
+            back, id ``(i K + k) P + y``.
+        out: output rows it writes (partial or final sums).
+    """
+
+    ifmap: np.ndarray
+    filter: np.ndarray
+    psum: np.ndarray
+    out: np.ndarray
+
+
+class Footprints:
+    """The footprints of every pass of a schedule, in loop-nest order, packed per kind.
+
+    Attributes:
+        rows: kind -> concatenated distinct row ids of every pass.
+        start: kind -> ``(passes + 1,)`` offsets: pass ``i`` has ``rows[start[i]:start[i+1]]``.
+    """
+
+    def __init__(self, passes: Sequence[Footprint]) -> None:
+        self.rows: dict[str, np.ndarray] = {}
+        self.start: dict[str, np.ndarray] = {}
+        for kind in KINDS:
+            parts = [np.unique(np.asarray(getattr(f, kind), np.int64)) for f in passes]
+            self.rows[kind] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            self.start[kind] = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+
+    def __len__(self) -> int:
+        return len(self.start["ifmap"]) - 1
+
+    def of(self, i: int) -> Footprint:
+        """The footprint of pass ``i``."""
+        return Footprint(**{
+            k: self.rows[k][self.start[k][i] : self.start[k][i + 1]] for k in KINDS
+        })  # fmt: skip
+
+
 # ---- schedules -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PassGroup:
@@ -471,6 +518,9 @@ class Schedule:
         output_shape: shape of the raw output the GON sends index.
         zero_macs: MACs with a padding zero operand over every pass (exact: every product of
             the padded problem is scheduled once) [MAC].
+        order: ``(passes,)`` the group of each pass, in loop-nest order.
+        footprints: the global-buffer rows each pass touches, in loop-nest order.
+        zero_free: the passes read only data words (the buffer stores no padding zeros).
     """
 
     dataflow: str
@@ -481,6 +531,9 @@ class Schedule:
     operand_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     output_shape: tuple[int, ...] = ()
     zero_macs: int = 0
+    order: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+    footprints: Footprints | None = field(default=None, compare=False)
+    zero_free: bool = False
 
     @property
     def passes(self) -> int:
@@ -502,7 +555,7 @@ def group_passes(
     *,
     exhaustive: bool,
     stage: Callable[[T], int] = lambda _: 0,
-) -> tuple[PassGroup, ...]:
+) -> tuple[tuple[PassGroup, ...], np.ndarray]:
     """Programs of every pass (``exhaustive``) or of one pass per distinct descriptor, counted.
 
     Args:
@@ -513,19 +566,27 @@ def group_passes(
         layer: the layer's name (for errors).
         exhaustive: build every pass.
         stage: the reduction stage of a pass.
+
+    Returns:
+        The groups and, per pass in the given order, the index of its group.
     """
     if exhaustive:
-        return tuple(PassGroup(build_program(build(p), hw, layer), 1, stage(p)) for p in passes)
+        groups = tuple(PassGroup(build_program(build(p), hw, layer), 1, stage(p)) for p in passes)
+        return groups, np.arange(len(passes), dtype=np.int64)
     first: dict[Hashable, T] = {}
     count: dict[Hashable, int] = {}
-    for p in passes:
+    index: dict[Hashable, int] = {}
+    order = np.zeros(len(passes), np.int64)
+    for i, p in enumerate(passes):
         key = descriptor(p)
         first.setdefault(key, p)
         count[key] = count.get(key, 0) + 1
-    return tuple(
+        order[i] = index.setdefault(key, len(index))
+    groups = tuple(
         PassGroup(build_program(build(p), hw, layer), count[key], stage(p))
         for key, p in first.items()
     )
+    return groups, order
 
 
 class AbstractDataflow(abc.ABC):
@@ -587,6 +648,8 @@ __all__ = [
     "STREAMS",
     "AbstractDataflow",
     "CompileError",
+    "Footprint",
+    "Footprints",
     "Ids",
     "PassGroup",
     "PassSpec",

@@ -16,7 +16,14 @@ from typing import ClassVar
 import numpy as np
 
 from ecoflow.config import HardwareConfig
-from ecoflow.dataflows.base import AbstractDataflow, PassGroup, PassSpec, Schedule, Stream
+from ecoflow.dataflows.base import (
+    AbstractDataflow,
+    Footprints,
+    PassGroup,
+    PassSpec,
+    Schedule,
+    Stream,
+)
 from ecoflow.workloads.layer import Axis, Problem
 
 
@@ -248,17 +255,26 @@ def ideal(macs: int, hw: HardwareConfig) -> int:
 def direct_schedule(
     dataflow: str,
     d: DirectConv,
-    groups: tuple[PassGroup, ...],
+    grouped: tuple[tuple[PassGroup, ...], np.ndarray],
     loops: tuple[tuple[str, int], ...],
     mapping: dict[str, int | str],
+    footprints: Footprints,
     *,
     zero_free: bool = False,
 ) -> Schedule:
     """A schedule over the padded operands of ``d`` (shapes from the problem).
 
-    ``zero_free``: the passes multiply no padding zero (else every product of the padded
-    problem is scheduled and its zero count is the problem's).
+    Args:
+        dataflow: the dataflow's id.
+        d: the problem as a direct convolution.
+        grouped: the groups and each pass's group (:func:`~ecoflow.dataflows.base.group_passes`).
+        loops: the loop nest, outermost first.
+        mapping: the mapping parameters.
+        footprints: every pass's buffer rows, in loop-nest order.
+        zero_free: the passes multiply no padding zero (else every product of the padded
+            problem is scheduled and its zero count is the problem's).
     """
+    groups, order = grouped
     return Schedule(
         dataflow=dataflow,
         problem=d.problem,
@@ -268,7 +284,15 @@ def direct_schedule(
         operand_shapes={"ifmap": d.in_shape, "filter": d.filter_shape},
         output_shape=d.out_shape,
         zero_macs=0 if zero_free else d.problem.padded.zero_counts().zero_macs,
+        order=order,
+        footprints=footprints,
+        zero_free=zero_free,
     )
+
+
+def rows_of(ids: np.ndarray, width: int) -> np.ndarray:
+    """Distinct rows of flat element ids of an array whose last axis has ``width`` elements."""
+    return np.unique(np.asarray(ids, np.int64) // width)
 
 
 class PlannedDataflow(AbstractDataflow):

@@ -30,6 +30,8 @@ import numpy as np
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
+    Footprint,
+    Footprints,
     Ids,
     PassSpec,
     Schedule,
@@ -43,6 +45,7 @@ from ecoflow.dataflows.common import (
     direct_schedule,
     gin_words,
     make_stream,
+    rows_of,
 )
 from ecoflow.dataflows.zerofree import Work, ZeroFreeDataflow, multicast, pe_programs
 from ecoflow.workloads.layer import Axis, Problem
@@ -182,6 +185,31 @@ class _Plan:
                 row = sv * m.e + e
                 out[row * cols + col] = self._products(u, steps)
         return out
+
+    def footprint(self, ps: _Pass) -> Footprint:
+        """The buffer rows a pass reads (ifmap and error rows, partial sums) and writes."""
+        d, hz = self.d, self.hz
+        steps = np.array([st for e in range(self.m.e) for st in self.steps(ps.stage, e)],
+                         np.int64).reshape(-1, 2)  # fmt: skip
+        ifm, fil, out = [], [], []
+        for u in ps.units:
+            if not self.vw[u.s].any():
+                continue
+            n, a = steps[self.vh[u.r, steps[:, 1]]].T
+            c = np.asarray(u.chans)
+            kk = u.group * d.kg + np.asarray(u.filters)
+            h = u.r * hz.stride + a * hz.tap_dilation
+            ifm.append(d.ifmap_id(c[:, None], kk[0], n[None, :], h[None, :], 0).reshape(-1))
+            fil.append(d.filter_id(kk[:, None], n[None, :], a[None, :] * hz.tap_dilation,
+                                   0).reshape(-1))  # fmt: skip
+            out.append(d.out_id(c[:, None], kk[None, :], u.r, 0).reshape(-1))
+        out_rows = rows_of(np.concatenate(out), d.Q)
+        return Footprint(
+            ifmap=rows_of(np.concatenate(ifm), d.Wx),
+            filter=rows_of(np.concatenate(fil), d.Sw),
+            psum=out_rows if ps.stage > 0 else out_rows[:0],
+            out=out_rows,
+        )
 
     def _products(self, u: _Unit, steps: list[tuple[int, int]]) -> Work:
         d, hz, wz = self.d, self.hz, self.wz
@@ -332,13 +360,15 @@ class EcoflowDilated(ZeroFreeDataflow):
         """Search a mapping (unless given) and build the distinct passes (or every one)."""
         plan = self.plan(problem, hw, mapping)
         d, m = plan.d, plan.m
-        groups = group_passes(plan.passes(), plan.descriptor, plan.spec, hw, d.name,
-                              exhaustive=exhaustive, stage=lambda ps: ps.stage)  # fmt: skip
+        passes = plan.passes()
+        grouped = group_passes(passes, plan.descriptor, plan.spec, hw, d.name,
+                               exhaustive=exhaustive, stage=lambda ps: ps.stage)  # fmt: skip
         return direct_schedule(
             self.id,
             d,
-            groups,
+            grouped,
             (("units", len(plan.batches)), ("stage", plan.stages)),
             {"e": m.e, "p": m.p, "q": m.q, "units_per_pass": plan.slots},
+            Footprints([plan.footprint(ps) for ps in passes]),
             zero_free=True,
         )

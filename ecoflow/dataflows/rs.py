@@ -42,6 +42,8 @@ import numpy as np
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
+    Footprint,
+    Footprints,
     Ids,
     PassSpec,
     PeOps,
@@ -59,6 +61,7 @@ from ecoflow.dataflows.common import (
     gin_words,
     ideal,
     make_stream,
+    rows_of,
 )
 from ecoflow.workloads.layer import Problem
 
@@ -165,6 +168,37 @@ class _Plan:
                 )
             out.append((len(job.images), slots, tuple(chain)))
         return (tuple(out), ps.stage > 0, ps.stage == self.stages - 1)
+
+    def footprint(self, ps: _Pass) -> Footprint:
+        """The buffer rows a pass reads and writes (what :meth:`spec` streams, by row)."""
+        d, m = self.d, self.m
+        ifm, fil, out = [], [], []
+        for job in ps.jobs:
+            images = np.asarray(job.images)
+            for kb, es in job.slots:
+                ks = np.asarray(self.filters(job, kb))
+                ys = np.arange(es * m.ew, min(d.P, (es + 1) * m.ew))
+                out.append(d.out_id(images[:, None, None], ks[None, :, None],
+                                    ys[None, None, :], 0).reshape(-1))  # fmt: skip
+                for ch in range(m.chain):
+                    st = self.step(ps.stage, ch)
+                    if st is None:
+                        continue
+                    chans, rc, _ = st
+                    r = np.arange(rc * m.h, min(d.Rw, (rc + 1) * m.h))
+                    c = np.asarray(chans)
+                    h = np.unique(ys[:, None] * d.sh + r[None, :])
+                    ifm.append(d.ifmap_id(images[:, None, None], ks[0], c[None, :, None],
+                                          h[None, None, :], 0).reshape(-1))  # fmt: skip
+                    fil.append(d.filter_id(ks[:, None, None], c[None, :, None],
+                                           r[None, None, :], 0).reshape(-1))  # fmt: skip
+        out_rows = rows_of(np.concatenate(out), d.Q)
+        return Footprint(
+            ifmap=rows_of(np.concatenate(ifm), d.Wx),
+            filter=rows_of(np.concatenate(fil), d.Sw),
+            psum=out_rows if ps.stage > 0 else out_rows[:0],
+            out=out_rows,
+        )
 
     # ---- one pass -------------------------------------------------------------------------
     def spec(self, ps: _Pass) -> PassSpec:
@@ -463,7 +497,7 @@ class RowStationary(PlannedDataflow):
         plan = self.plan(problem, hw, mapping)
         d, m = plan.d, plan.m
         passes = plan.passes()
-        groups = group_passes(
+        grouped = group_passes(
             passes, plan.descriptor, plan.spec, hw, d.name,
             exhaustive=exhaustive, stage=lambda ps: ps.stage,
         )  # fmt: skip
@@ -471,7 +505,7 @@ class RowStationary(PlannedDataflow):
         return direct_schedule(
             self.id,
             d,
-            groups,
+            grouped,
             (("column", n_cols), ("stage", plan.stages)),
             {
                 "h": m.h,
@@ -484,4 +518,5 @@ class RowStationary(PlannedDataflow):
                 "bands": plan.bands,
                 "sets_per_band": plan.slots_u,
             },
+            Footprints([plan.footprint(ps) for ps in passes]),
         )

@@ -32,6 +32,8 @@ import numpy as np
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     AbstractDataflow,
+    Footprint,
+    Footprints,
     Ids,
     PassSpec,
     PeOps,
@@ -45,6 +47,7 @@ from ecoflow.dataflows.common import (
     direct_schedule,
     ideal,
     make_stream,
+    rows_of,
 )
 from ecoflow.workloads.layer import Problem
 
@@ -75,6 +78,25 @@ class _Plan:
 
     def descriptor(self, t: _Tile) -> tuple[int, int]:
         return (min(self.rows, self.M - t.m0), min(self.cols, self.d.kg - t.n0))
+
+    def footprint(self, t: _Tile) -> Footprint:
+        """The buffer rows a tile reads (its ``A`` rows' windows, ``B`` columns) and writes."""
+        d = self.d
+        mi, nj = self.descriptor(t)
+        img, rest = np.divmod(t.m0 + np.arange(mi), d.P * d.Q)
+        y = rest // d.Q
+        k = t.group * d.kg + t.n0 + np.arange(nj)
+        c, r = np.arange(d.Cg), np.arange(d.Rw)
+        h = y[:, None] * d.sh + r[None, :]
+        ifm = d.ifmap_id(img[:, None, None], k[0], c[None, :, None], h[:, None, :], 0)
+        fil = d.filter_id(k[:, None, None], c[None, :, None], r[None, None, :], 0)
+        out = d.out_id(img[:, None], k[None, :], y[:, None], 0)
+        return Footprint(
+            ifmap=rows_of(ifm, d.Wx),
+            filter=rows_of(fil, d.Sw),
+            psum=np.zeros(0, np.int64),
+            out=rows_of(out, d.Q),
+        )
 
     def spec(self, t: _Tile) -> PassSpec:
         d, hw, rows, cols = self.d, self.hw, self.rows, self.cols
@@ -169,11 +191,12 @@ class Systolic(AbstractDataflow):
         d = DirectConv.of(problem)
         plan = _Plan(d, hw)
         tiles = plan.tiles()
-        groups = group_passes(tiles, plan.descriptor, plan.spec, hw, d.name, exhaustive=exhaustive)
+        grouped = group_passes(tiles, plan.descriptor, plan.spec, hw, d.name,
+                               exhaustive=exhaustive)  # fmt: skip
         return direct_schedule(
             self.id,
             d,
-            groups,
+            grouped,
             (("group", d.groups), ("m_tile", plan.m_tiles), ("n_tile", plan.n_tiles)),
             {
                 "M": plan.M,
@@ -182,6 +205,7 @@ class Systolic(AbstractDataflow):
                 "m_tiles": plan.m_tiles,
                 "n_tiles": plan.n_tiles,
             },
+            Footprints([plan.footprint(t) for t in tiles]),
         )
 
 

@@ -49,13 +49,15 @@ import numpy as np
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
+    Footprint,
+    Footprints,
     PassSpec,
     Schedule,
     build_program,
     group_passes,
     register,
 )
-from ecoflow.dataflows.common import DirectConv, ceil_div, direct_schedule, gin_words
+from ecoflow.dataflows.common import DirectConv, ceil_div, direct_schedule, gin_words, rows_of
 from ecoflow.dataflows.zerofree import (
     Work,
     ZeroFreeDataflow,
@@ -356,6 +358,40 @@ class _Plan:
                         out[row * cols + col] = w
         return out
 
+    def footprint(self, ps: _Pass) -> Footprint:
+        """The buffer rows a pass reads (error and weight rows) and writes (output rows)."""
+        d = self.d
+        hz = d.problem.padded.axes[0]
+        cols_used = any(
+            np.isin(self.w.outs.get((uw, ps.rw), np.zeros(0, int)) % self.w.block,
+                    np.asarray(ps.phases_w)).any()
+            for uw in range(self.w.units)
+        )  # fmt: skip
+        ys = np.concatenate([self.h.outs.get((uh, ps.rh), np.zeros(0, int))
+                             for uh in range(self.h.units)])  # fmt: skip
+        ys = ys[np.isin(ys % self.h.block, np.asarray(ps.phases))] if cols_used else ys[:0]
+        ys = np.array([y for y in ys.tolist() if len(self.h.taps[y][0])], np.int64)
+        taps = [self.h.taps[y] for y in ys]
+        hk = np.unique(np.concatenate([t[0] for t in taps] or [np.zeros(0, int)]))
+        hc = np.unique(np.concatenate([t[1] for t in taps] or [np.zeros(0, int)]))
+        c = np.arange(d.Cg)
+        ifm, fil, out = [], [], []
+        for job in ps.jobs:
+            kk = job.group * d.kg + np.asarray(job.channels)
+            i = np.asarray(job.images)
+            ifm.append(d.ifmap_id(i[:, None, None], kk[0], c[None, :, None], hc[None, None, :],
+                                  0).reshape(-1))  # fmt: skip
+            fil.append(d.filter_id(kk[:, None, None], c[None, :, None],
+                                   hk[None, None, :] * hz.tap_dilation, 0).reshape(-1))  # fmt: skip
+            out.append(d.out_id(i[:, None, None], kk[None, :, None], ys[None, None, :],
+                                0).reshape(-1))  # fmt: skip
+        return Footprint(
+            ifmap=rows_of(np.concatenate(ifm), d.Wx),
+            filter=rows_of(np.concatenate(fil), d.Sw),
+            psum=np.zeros(0, np.int64),
+            out=rows_of(np.concatenate(out), d.Q),
+        )
+
     def _products(self, job, chans, hs, ws, hz: Axis, wz: Axis) -> Work:
         """One PE's products: for each reduced channel, tap, output channel and image."""
         d = self.d
@@ -566,17 +602,19 @@ class EcoflowTransposed(ZeroFreeDataflow):
         """Search a mapping (unless given) and build the distinct passes (or every one)."""
         plan = self.plan(problem, hw, mapping)
         d, m = plan.d, plan.m
-        groups = group_passes(plan.passes(), plan.descriptor, plan.spec, hw, d.name,
-                              exhaustive=exhaustive)  # fmt: skip
+        passes = plan.passes()
+        grouped = group_passes(passes, plan.descriptor, plan.spec, hw, d.name,
+                               exhaustive=exhaustive)  # fmt: skip
         return direct_schedule(
             self.id,
             d,
-            groups,
+            grouped,
             (("jobs", len(plan.batches)), ("rounds", plan.h.rounds * plan.w.rounds),
              ("phase_groups", len(plan.phase_groups))),
             {"nr": plan.h.units, "nc": plan.w.units, "e": m.e, "p": m.p, "n": m.n,
              "phases": m.phases, "phases_w": m.phases_w or plan.w.block,
              "share": int(m.share),
              "sets": plan.v_sets * plan.h_sets},
+            Footprints([plan.footprint(ps) for ps in passes]),
             zero_free=True,
         )  # fmt: skip

@@ -1,0 +1,139 @@
+"""The memory model: pass footprints, buffer traffic between passes, DRAM time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecoflow import memory
+from ecoflow.dataflows import get
+from ecoflow.dataflows.base import F_FLAGS, F_OUT, SEND, UP, VALID, Footprint, Footprints
+from ecoflow.dataflows.common import DirectConv
+from ecoflow.workloads.layer import PHASES, ConvLayer
+from tests.dataflows.test_conformance import DATAFLOWS, HW, layers
+
+
+def program_rows(program, d: DirectConv) -> dict[str, np.ndarray]:
+    """The buffer rows a compiled pass streams in and drains out, read off the program."""
+    n = program.n_words
+    flags = program.ops[:, :, F_FLAGS]
+    to_gon = ((flags & VALID) > 0) & ((flags & SEND) > 0) & ((flags & UP) == 0)
+    return {
+        "ifmap": np.unique(program.stream_elem[0, : n[0]] // d.Wx),
+        "filter": np.unique(program.stream_elem[1, : n[1]] // d.Sw),
+        "psum": np.unique(program.stream_elem[2, : n[2]] // d.Q),
+        "out": np.unique(program.ops[:, :, F_OUT][to_gon] // d.Q),
+    }
+
+
+@pytest.mark.parametrize("dataflow", DATAFLOWS)
+@settings(max_examples=6, deadline=None)
+@given(layer=layers(), phase=st.sampled_from(PHASES))
+def test_footprints_are_the_rows_the_passes_stream(dataflow: str, layer: ConvLayer, phase):
+    problem = layer.problem(phase)
+    schedule = get(dataflow).compile(problem, HW[dataflow], exhaustive=True)
+    d = DirectConv.of(problem)
+    assert schedule.footprints is not None and len(schedule.footprints) == schedule.passes
+    for i, g in enumerate(schedule.groups):
+        got, want = schedule.footprints.of(i), program_rows(g.program, d)
+        for kind in ("ifmap", "filter", "psum", "out"):
+            np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
+
+
+def _sizes(n_if: int, n_f: int, n_out: int, words: int) -> memory.RowSizes:
+    full = {"ifmap": np.full(n_if, words), "filter": np.full(n_f, words),
+            "out": np.full(n_out, words)}  # fmt: skip
+    return memory.RowSizes(gb=full, dram=full)
+
+
+def _hw(kib: float):
+    hw = HW["rs"]
+    return hw.model_copy(
+        update={"global_buffer": hw.global_buffer.model_copy(update={"size_kib": kib})}
+    )
+
+
+def _fp(ifmap=(), filt=(), psum=(), out=()) -> Footprint:
+    return Footprint(*(np.asarray(x, np.int64) for x in (ifmap, filt, psum, out)))
+
+
+@st.composite
+def pass_sequences(draw: st.DrawFn) -> list[Footprint]:
+    """Random passes over 12 input rows, 6 filter rows and 8 output rows, with stages."""
+    n = draw(st.integers(1, 12))
+    rows = st.lists(st.integers(0, 11), max_size=6)
+    passes, written = [], set()
+    for _ in range(n):
+        out = draw(st.lists(st.integers(0, 7), max_size=4))
+        psum = [r for r in out if r in written and draw(st.booleans())]
+        written.update(out)
+        passes.append(_fp(draw(rows), draw(st.lists(st.integers(0, 5), max_size=3)), psum, out))
+    return passes
+
+
+@settings(max_examples=60, deadline=None)
+@given(passes=pass_sequences(), kib=st.sampled_from([0.0078125, 0.015625, 0.03125, 1.0]))
+def test_traffic_between_compulsory_and_no_reuse(passes: list[Footprint], kib: float) -> None:
+    """Every data word crosses DRAM at least once and never more than with no reuse."""
+    fp = Footprints(passes)
+    sizes = _sizes(12, 6, 8, 4)  # 4 words a row: 8 B; 0.0078 KiB holds one row
+    t = memory.traffic(fp, sizes, _hw(kib))
+    touched = sum(len(np.unique(np.concatenate([getattr(p, k) for p in passes] or [[]])))
+                  for k in ("ifmap", "filter"))  # fmt: skip
+    outs = len(np.unique(np.concatenate([p.out for p in passes] or [[]])))
+    assert t.compulsory_words == 4 * (touched + outs)
+    assert t.dram_words >= t.compulsory_words
+    assert t.dram_words <= memory.no_reuse_words(fp, sizes)
+    assert t.transfer_words.sum() == t.dram_words
+    # each output row reaches DRAM at least once with its final value
+    assert t.dram_write_words >= 4 * outs
+
+
+def test_a_layer_that_fits_reads_each_byte_once() -> None:
+    passes = [_fp([0, 1, 2], [0], [], [0, 1]), _fp([1, 2, 3], [0], [0, 1], [0, 1]),
+              _fp([0, 3], [1], [], [2])]  # fmt: skip
+    t = memory.traffic(Footprints(passes), _sizes(4, 2, 3, 4), _hw(1.0))
+    assert t.fits
+    assert t.dram_read_words == {"ifmap": 16, "filter": 8, "out": 0}
+    assert t.dram_write_words == 12
+    # fetched before the pass that first reads them; outputs written back at the end
+    np.testing.assert_array_equal(t.transfer_words, [16, 4, 4, 12])
+
+
+def test_spilled_partial_sums_are_written_and_read_back() -> None:
+    """A buffer of one row: the partial sums of pass 0 give way to a row needed sooner."""
+    passes = [_fp([0], [], [], [0]), _fp([1]), _fp([1]), _fp([], [], [0], [0])]
+    t = memory.traffic(Footprints(passes), _sizes(4, 1, 1, 4), _hw(8 / 1024))
+    assert not t.fits
+    assert t.dram_read_words["out"] == 4  # the spilled psum row read back
+    assert t.dram_write_words == 8  # written when spilled, and its final value at the end
+
+
+def test_belady_keeps_the_row_needed_soonest() -> None:
+    """Two rows fit: after pass 1, rows 0 and 1 are needed before row 2 again, so row 2 goes
+    (least recently used would evict row 0, then row 1, then row 2: three more misses)."""
+    passes = [_fp([0, 1]), _fp([2]), _fp([0]), _fp([1]), _fp([2])]
+    t = memory.traffic(Footprints(passes), _sizes(3, 1, 1, 4), _hw(16 / 1024))
+    assert t.dram_read_words["ifmap"] == 4 * 4  # rows 0, 1, 2 once, row 2 again
+
+
+def test_zero_rows_take_buffer_room_but_no_dram() -> None:
+    layer = ConvLayer(N=1, C=1, H=5, W=5, K=1, R=3, S=3, stride=2, name="s2")
+    problem = layer.problem("igrad")
+    d = DirectConv.of(problem)
+    padded = memory.row_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes,
+                              zero_free=False)  # fmt: skip
+    free = memory.row_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes,
+                            zero_free=True)  # fmt: skip
+    # the padded error: 2x2 data, dilated by 2 and padded by 2 on each side: 7x7
+    assert d.Hx == 7 and d.Wx == 7
+    np.testing.assert_array_equal(padded.gb["ifmap"], np.full(7, 7))
+    np.testing.assert_array_equal(padded.dram["ifmap"], [0, 0, 2, 0, 2, 0, 0])
+    np.testing.assert_array_equal(free.gb["ifmap"], free.dram["ifmap"])
+
+
+def test_overlapped_cycles() -> None:
+    # the first transfer is exposed; later ones hide behind the previous pass's compute
+    assert memory.overlapped_cycles(np.array([10, 10]), np.array([5, 3, 20])) == 5 + 10 + 20
