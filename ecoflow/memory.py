@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecoflow.config import HardwareConfig
-from ecoflow.dataflows.base import Footprints, Schedule
+from ecoflow.dataflows.base import Footprints
 from ecoflow.workloads.layer import Axis
 
 SPACES = ("ifmap", "filter", "out")  # row id spaces
@@ -241,8 +241,10 @@ def traffic(fp: Footprints, sizes: RowSizes, hw: HardwareConfig) -> Traffic:
 
 
 def no_reuse_words(fp: Footprints, sizes: RowSizes) -> int:
-    """DRAM words when nothing is kept between passes: every pass fetches its rows and writes
-    its outputs (an upper bound on :func:`traffic`) [words]."""
+    """DRAM words when nothing is kept between passes [words].
+
+    Every pass fetches its rows and writes its outputs: an upper bound on :func:`traffic`.
+    """
     total = 0
     for kind, space in (("ifmap", "ifmap"), ("filter", "filter"), ("psum", "out"),
                         ("out", "out")):  # fmt: skip
