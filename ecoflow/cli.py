@@ -18,6 +18,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ecoflow.config import ConfigError
@@ -385,6 +386,13 @@ def _emit_result(data: dict[str, object], fmt: SimFormat) -> None:
         value = data[key]
         main.add_row(key, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
     main.add_row("cycles / ideal", f"{data['cycles'] / max(1, data['ideal_cycles']):.3f}")
+    energy = data["energy_pj"]
+    main.add_row(escape(f"energy [pJ] ({data['energy_table']})"), f"{energy['total']:,.0f}")
+    main.add_row(escape("  by level [pJ]"), ", ".join(
+        f"{k} {v:,.0f}" for k, v in energy.items() if k != "total"))  # fmt: skip
+    main.add_row(escape("power [mW]"), f"{data['power_mw']:.1f}")
+    main.add_row(escape("DRAM [bytes]"), f"{data['dram_bytes']:,.0f}")
+    main.add_row(escape("global buffer [bytes]"), f"{data['gbuf_bytes']:,.0f}")
     mapping = data["mapping"]
     main.add_row("mapping", ", ".join(f"{k}={v}" for k, v in mapping.items()))
     main.add_row("layer shape", " ".join(f"{k}={v}" for k, v in data["layer_shape"].items()))
@@ -453,13 +461,17 @@ def simulate(
     ),
 ) -> None:
     """Simulate one layer phase on a dataflow and hardware, cycle by cycle."""
-    from ecoflow import evaluate
+    from ecoflow import config, evaluate
     from ecoflow.dataflows.base import CompileError
     from ecoflow.sim.run import SimulationError
     from ecoflow.workloads.layer import format_pads, format_pair
 
     conv = _pick_layer(network, layer, layer_spec, variant, batch)
     df, hw = _dataflow_and_hardware(dataflow, hardware)
+    try:
+        table = config.load_energy_for(hardware, hw)
+    except ConfigError as err:
+        fail(str(err))
     problem = conv.problem(phase.value)
     reason = df.supports(problem, hw)
     if reason is not None:
@@ -473,10 +485,12 @@ def simulate(
                 bar.update(0, len(schedule.groups))
                 results, report = _functional(conv, phase.value, schedule, hw)
                 bar.update(len(schedule.groups), len(schedule.groups))
-                result = evaluate.combine(schedule, results, hw, df.ideal_cycles(problem, hw))
+                result = evaluate.combine(
+                    schedule, results, hw, df.ideal_cycles(problem, hw), table
+                )
             else:
                 result = evaluate.simulate(
-                    problem, df, hw, exhaustive=exhaustive, progress=bar.update
+                    problem, df, hw, exhaustive=exhaustive, progress=bar.update, table=table
                 )
     except CompileError as err:
         fail(str(err))
@@ -498,6 +512,7 @@ def simulate(
         "hardware": hw.name,
         "hardware_file": str(hardware),
         "exhaustive": exhaustive or functional,
+        "energy_table": table.name,
         **result.to_dict(),
     }
     if report is not None:
@@ -566,6 +581,51 @@ def noc(
         f"{'' if fits else ': too few'})"
     )
     emit(rows, fmt, title)
+
+
+validate_app = typer.Typer(
+    no_args_is_help=True, help="Compare the simulator with published measurements."
+)
+app.add_typer(validate_app, name="validate")
+
+
+@validate_app.command("eyeriss")
+def validate_eyeriss(
+    batch: Annotated[int, typer.Option(help="images per batch (the chip: 4)")] = 4,
+    hardware: Annotated[Path, typer.Option(help="hardware YAML file")] = Path(
+        "config/hardware/eyeriss_chip_12x14.yaml"
+    ),
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """AlexNet inference on row stationary beside the Eyeriss chip (Table 2, §5.3)."""
+    from ecoflow import eyeriss
+    from ecoflow.dataflows.base import CompileError
+
+    if batch <= 0:
+        fail(f"--batch: must be positive, got {batch}")
+    if not hardware.is_file():
+        fail(f"--hardware: {hardware}: no such file")
+    try:
+        with _LazyProgress("AlexNet on the Eyeriss chip") as bar:
+            rows = eyeriss.run(batch, hardware, progress=bar.update)
+    except CompileError as err:
+        fail(str(err))
+    out: list[dict[str, object]] = []
+    for row in rows:
+        for metric in eyeriss.METRICS:
+            err_chip, err_sasim = row.error(metric, "chip"), row.error(metric, "sasim")
+            out.append({
+                "layer": row.layer, "metric": metric, "ours": round(row.ours[metric], 3),
+                "chip": row.chip[metric], "sasim": row.sasim[metric],
+                "error_vs_chip": None if err_chip is None else round(err_chip, 4),
+                "error_vs_sasim": None if err_sasim is None else round(err_sasim, 4),
+            })  # fmt: skip
+    title = (f"AlexNet inference, batch {batch}, rs on {hardware.stem} beside Table 2 "
+             "(chip: Eyeriss JSSC 2017; sasim: the EcoFlow paper's simulator; errors: ours / "
+             "theirs - 1)")  # fmt: skip
+    if fmt is Format.table:
+        out = [{k: ("" if v is None else v) for k, v in r.items()} for r in out]
+    emit(out, fmt, title)
 
 
 @app.command("check-config")

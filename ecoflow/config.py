@@ -133,6 +133,11 @@ class DramConfig(_Model):
         27.9, description="access latency [ns]: tRCD + CL = 13 + 13 cycles at 933 MHz"
     )
     size_gib: PosFloat = Field(4, description="capacity [GiB] (Table 3: 4 GB)")
+    burst_bytes: PosInt = Field(
+        64,
+        description="bytes of one burst, the unit the buffer moves [B]: DDR4 BL8 x 64-bit "
+        "channel = 64 B",
+    )
 
 
 class HardwareConfig(_Model):
@@ -161,6 +166,11 @@ class HardwareConfig(_Model):
     def pes(self) -> int:
         """Number of PEs."""
         return self.array.rows * self.array.cols
+
+    @property
+    def segment_words(self) -> int:
+        """Words of one DRAM burst: the unit in which the global buffer holds rows [words]."""
+        return max(1, self.dram.burst_bytes * 8 // self.word_bits)
 
 
 # ---- energy -------------------------------------------------------------------------------
@@ -201,9 +211,10 @@ class GbufEnergy(_Model):
 
 
 class DramEnergy(_Model):
-    """Off-chip memory, per byte."""
+    """Off-chip memory, per byte moved."""
 
-    access_per_byte: EnergyEntry
+    read: EnergyEntry = Field(description="energy per byte read [pJ/B]")
+    write: EnergyEntry = Field(description="energy per byte written [pJ/B]")
 
 
 class EnergyTable(_Model):
@@ -421,6 +432,27 @@ def load_hardware(path: str | Path) -> HardwareConfig:
 def load_energy(path: str | Path) -> EnergyTable:
     """Load an energy table."""
     return load(path, EnergyTable)
+
+
+def energy_table_path(hardware_file: str | Path, hw: HardwareConfig) -> Path:
+    """The energy table a hardware file names.
+
+    It is ``energy/<energy_table>.yaml`` beside the directory that holds the hardware file:
+    ``config/hardware/x.yaml`` uses ``config/energy/<energy_table>.yaml``.
+
+    Raises:
+        ConfigError: no such file.
+    """
+    path = Path(hardware_file).resolve().parent.parent / "energy" / f"{hw.energy_table}.yaml"
+    if not path.is_file():
+        raise ConfigError(hardware_file, "energy_table", f"no energy table {hw.energy_table!r}:"
+                          f" {path} does not exist")  # fmt: skip
+    return path
+
+
+def load_energy_for(hardware_file: str | Path, hw: HardwareConfig) -> EnergyTable:
+    """The energy table of a hardware file (see :func:`energy_table_path`)."""
+    return load_energy(energy_table_path(hardware_file, hw))
 
 
 def load_experiment(path: str | Path) -> ExperimentConfig:

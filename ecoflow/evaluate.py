@@ -14,10 +14,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecoflow.config import HardwareConfig
+from ecoflow.config import EnergyTable, HardwareConfig
 from ecoflow.dataflows.base import AbstractDataflow, Schedule
 from ecoflow.dataflows.common import DirectConv
-from ecoflow.memory import Traffic, overlapped_cycles, row_sizes, traffic, transfer_cycles
+from ecoflow.energy import energy
+from ecoflow.memory import (
+    Traffic,
+    choose_order,
+    overlapped_cycles,
+    problem_sizes,
+    traffic,
+    transfer_cycles,
+)
 from ecoflow.sim.run import PassResult, run_passes
 from ecoflow.sim.state import STALLS
 from ecoflow.workloads.layer import Problem
@@ -42,6 +50,9 @@ class LayerResult:
         dram_bytes: bytes read from and written to DRAM [B].
         gbuf_bytes: bytes read from and written to the global buffer (GIN reads, GON writes,
             DRAM fills and write-backs) [B].
+        energy_pj: ``total`` and per level (``dram gbuf spad alu noc``) [pJ]; empty when no
+            energy table was given.
+        power_mw: average power over ``time_ms`` [mW].
     """
 
     cycles: int
@@ -57,6 +68,8 @@ class LayerResult:
     mapping: dict[str, int | str] = field(default_factory=dict)
     dram_bytes: float = 0.0
     gbuf_bytes: float = 0.0
+    energy_pj: dict[str, float] = field(default_factory=dict)
+    power_mw: float = 0.0
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data."""
@@ -74,6 +87,8 @@ class LayerResult:
             "mapping": self.mapping,
             "dram_bytes": self.dram_bytes,
             "gbuf_bytes": self.gbuf_bytes,
+            "energy_pj": self.energy_pj,
+            "power_mw": self.power_mw,
         }
 
 
@@ -81,21 +96,26 @@ def layer_traffic(schedule: Schedule, hw: HardwareConfig) -> Traffic:
     """DRAM and buffer traffic of a schedule's passes (:mod:`ecoflow.memory`)."""
     if schedule.footprints is None:
         raise ValueError(f"{schedule.dataflow}: the schedule lists no pass footprints")
-    d = DirectConv.of(schedule.problem)
-    sizes = row_sizes(d.in_shape, d.filter_shape, d.out_shape, schedule.problem.padded.axes,
-                      zero_free=schedule.zero_free)  # fmt: skip
+    sizes = problem_sizes(schedule.problem, hw.segment_words, schedule.zero_free)
     return traffic(schedule.footprints, sizes, hw)
 
 
 def combine(
-    schedule: Schedule, results: list[PassResult], hw: HardwareConfig, ideal_cycles: int
+    schedule: Schedule,
+    results: list[PassResult],
+    hw: HardwareConfig,
+    ideal_cycles: int,
+    table: EnergyTable | None = None,
+    mem: Traffic | None = None,
 ) -> LayerResult:
     """Totals of a schedule from the results of its distinct passes.
 
     Every pass takes its group's cycles; DRAM transfers overlap the previous pass
-    (:func:`ecoflow.memory.overlapped_cycles`).
+    (:func:`ecoflow.memory.overlapped_cycles`). With an energy table, the energy of the counts
+    (:func:`ecoflow.energy.energy`) and the power. ``mem``: the schedule's traffic, when already
+    computed.
     """
-    mem = layer_traffic(schedule, hw)
+    mem = mem or layer_traffic(schedule, hw)
     total = dict.fromkeys(results[0].counters, 0) if results else {}
     stalls = dict.fromkeys(STALLS, 0)
     for g, r in zip(schedule.groups, results, strict=True):
@@ -127,13 +147,15 @@ def combine(
         "dram": {"read": sum(mem.dram_read_words.values()) * word_bytes,
                  "write": mem.dram_write_words * word_bytes},
     }  # fmt: skip
+    time_ms = cycles / (hw.clock_mhz * 1e3)
+    spent = None if table is None else energy(counts, table, hw)
     return LayerResult(
         cycles=int(cycles),
         ideal_cycles=ideal_cycles,
         macs=int(macs),
         zero_macs=int(zero),
         utilization=macs / (cycles * hw.pes) if cycles else 0.0,
-        time_ms=cycles / (hw.clock_mhz * 1e3),
+        time_ms=time_ms,
         counts=counts,
         stall_cycles={k: int(v) for k, v in stalls.items()},
         passes=schedule.passes,
@@ -141,6 +163,8 @@ def combine(
         mapping=dict(schedule.mapping),
         dram_bytes=mem.dram_words * word_bytes,
         gbuf_bytes=(gin + mem.drain_words + gon + mem.fill_words) * word_bytes,
+        energy_pj={} if spent is None else spent.to_dict(),
+        power_mw=0.0 if spent is None else spent.power_mw(time_ms),
     )
 
 
@@ -151,16 +175,21 @@ def simulate(
     *,
     exhaustive: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    table: EnergyTable | None = None,
 ) -> LayerResult:
-    """Compile and simulate one problem (timing mode)."""
-    schedule = dataflow.compile(problem, hw, exhaustive=exhaustive)
+    """Compile and simulate one problem (timing mode), with its energy when given a table.
+
+    The loop order is the one whose DRAM traffic costs least (:func:`ecoflow.memory.choose_order`).
+    """
+    order, mem = choose_order(dataflow, problem, hw, table)
+    schedule = dataflow.compile(problem, hw, exhaustive=exhaustive, order=order)
     n = len(schedule.groups)
     results, _, _ = run_passes(
         [g.program for g in schedule.groups],
         hw,
         progress=None if progress is None else (lambda done: progress(done, n)),
     )
-    return combine(schedule, results, hw, dataflow.ideal_cycles(problem, hw))
+    return combine(schedule, results, hw, dataflow.ideal_cycles(problem, hw), table, mem)
 
 
 def run_functional(

@@ -3,27 +3,32 @@
 Within a pass the simulator models the global buffer cycle by cycle (GIN reads, GON writes,
 bank conflicts). This module follows the data *between* passes, in loop-nest order.
 
-Rows. The buffer holds operands in rows, the unit its DMA engine moves: a row of the padded
-input ``(B', C', Hx)``, of the dilated filter ``(K, Cg, Rw)`` and of the raw output ``(batch,
-K, P)``. Every dataflow's plan lists, for each pass, the rows it reads (``ifmap``, ``filter``,
-and ``psum``: output rows whose partial sums an earlier stage left) and the output rows it
-writes (:class:`Footprint`). A row's size in the buffer is what the dataflow reads: the padded
-row (``Wx`` words, zeros included: an inference accelerator stores the zero-inserted operand)
-for ``rs`` and ``tpu``, its data words for the zero-free dataflows. DRAM holds only data: a
-row moves its data words (``W`` of an input row, ``S`` of a filter row, ``Q`` of an output
-row); rows of inserted or border zeros move nothing (the DMA engine writes the zeros as it
-fills the buffer).
+Segments. The buffer holds operands in segments of rows, one DRAM burst each
+(``hw.segment_words``, 32 words for 64-byte DDR4 bursts): segments of the rows of the padded
+input ``(B', C', Hx, Wx)``, of the dilated filter ``(K, Cg, Rw, Sw)`` and of the raw output
+``(batch, K, P, Q)``. Every dataflow's plan lists, for each pass, the segments it reads
+(``ifmap``, ``filter``, and ``psum``: outputs whose partial sums an earlier stage left) and the
+output segments it writes (:class:`~ecoflow.dataflows.base.Footprint`). A segment takes in the
+buffer what the dataflow reads: all its words, zeros included, for ``rs`` and ``tpu`` (an
+inference accelerator stores the zero-inserted operand), its data words for the zero-free
+dataflows. DRAM holds only data: a segment moves its data words, and segments of inserted or
+border zeros move nothing (the DMA engine writes the zeros as it fills the buffer).
 
-Management. The buffer is managed by the compiler, which knows the whole pass sequence: a row
-is fetched when a pass needs it and is not resident, and when the rows exceed the capacity the
-row whose next use lies furthest ahead is evicted (Belady's MIN, the best any static schedule
-can do with one buffer). An evicted output row with a later use is written to DRAM and read
-back when needed (a spilled partial sum); every output row is written once more at the end or
-when it is evicted for good. A pass whose own rows exceed the capacity streams the excess
-(fetched, used, evicted). When every row of the layer fits, each data word crosses DRAM once:
-the compulsory traffic.
+Management. The buffer is managed by the compiler, which knows the whole pass sequence: a
+segment is fetched when a pass needs it and is not resident, and when the segments exceed the
+capacity the one whose next use lies furthest ahead is evicted (Belady's MIN, the best any
+static schedule can do with one buffer), except that segments of zeros go first (the DMA
+engine refills them without touching DRAM). An evicted output segment with a later use is written
+to DRAM and read back when needed (a spilled partial sum); every output segment is written once
+more at the end or when it is evicted for good. A pass whose own segments exceed the capacity
+streams the excess (fetched, used, evicted). When every segment of the layer fits, each data
+word crosses DRAM once: the compulsory traffic.
 
-Time. DRAM transfers are double buffered: the rows pass ``i + 1`` fetches (and what pass ``i``
+Loop order. Which passes follow which is a choice of the dataflow's loop nest; it changes
+nothing inside the array, only what the buffer can keep. :func:`choose_order` picks, among the
+orders a dataflow offers, the one whose DRAM traffic costs least.
+
+Time. DRAM transfers are double buffered: the segments pass ``i + 1`` fetches (and what pass ``i``
 evicts) move while pass ``i`` computes, so a pass starts after the longer of the previous
 pass's compute and its own transfer; the first transfer and the final write-back are exposed.
 
@@ -35,26 +40,27 @@ References:
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ecoflow.config import HardwareConfig
-from ecoflow.dataflows.base import Footprints
-from ecoflow.workloads.layer import Axis
+from ecoflow.config import EnergyTable, HardwareConfig
+from ecoflow.dataflows.base import AbstractDataflow, Footprints
+from ecoflow.dataflows.common import DirectConv
+from ecoflow.energy import prices
+from ecoflow.workloads.layer import Axis, Problem
 
-SPACES = ("ifmap", "filter", "out")  # row id spaces
+SPACES = ("ifmap", "filter", "out")  # segment id spaces
 
 
 @dataclass(frozen=True)
 class RowSizes:
-    """Words of each row in the global buffer and in DRAM, per row id space.
+    """Words of each segment in the global buffer and in DRAM, per id space.
 
     Attributes:
-        gb: space -> (rows,) words a row takes in the buffer.
-        dram: space -> (rows,) data words it moves to or from DRAM.
+        gb: space -> (segments,) words a segment takes in the buffer.
+        dram: space -> (segments,) data words it moves to or from DRAM.
     """
 
     gb: dict[str, np.ndarray]
@@ -67,42 +73,49 @@ def _data_mask(axis: Axis) -> np.ndarray:
     return (j >= 0) & (j <= (axis.size - 1) * axis.dilation) & (j % axis.dilation == 0)
 
 
+def _segments(row_data: np.ndarray, col_data: np.ndarray, seg: int) -> tuple[np.ndarray, ...]:
+    """Per segment (row-major ``row * n_seg + j``): padded words and data words."""
+    width = len(col_data)
+    n_seg = -(-width // seg)
+    edges = np.minimum(np.arange(n_seg + 1) * seg, width)
+    padded = np.diff(edges)
+    data = np.add.reduceat(col_data.astype(np.int64), edges[:-1]) if width else padded
+    return np.tile(padded, len(row_data)), np.outer(row_data, data).reshape(-1)
+
+
 def row_sizes(
     in_shape: tuple[int, ...],
     filter_shape: tuple[int, ...],
     out_shape: tuple[int, ...],
     axes: tuple[Axis, Axis],
+    seg: int,
     *,
     zero_free: bool,
 ) -> RowSizes:
-    """Buffer and DRAM words of every row of a problem's padded operands.
+    """Buffer and DRAM words of every segment of a problem's padded operands.
 
     Args:
         in_shape: ``(B', C', Hx, Wx)`` of the padded input.
         filter_shape: ``(K, Cg, Rw, Sw)`` of the dilated filter.
         out_shape: ``(batch, K, P, Q)`` of the raw output.
         axes: the padded problem's (height, width) axes.
-        zero_free: the dataflow stores only data words (else whole padded rows).
+        seg: words per segment (:attr:`HardwareConfig.segment_words`).
+        zero_free: the dataflow stores only data words (else whole padded segments).
     """
     hz, wz = axes
-    b, c, hx, wx = in_shape
+    b, c, _, _ = in_shape
     k, cg, rw, sw = filter_shape
-    data_h = _data_mask(hz)
-    w_data = int(_data_mask(wz).sum())
-    tap_h = np.arange(rw) % hz.tap_dilation == 0
-    n_if, n_f = b * c * hx, k * cg * rw
-    if_dram = np.tile(np.where(data_h, w_data, 0), b * c)
-    f_dram = np.tile(np.where(tap_h, wz.taps, 0), k * cg)
-    out_rows = math.prod(out_shape[:3])
-    q = out_shape[3]
-    return RowSizes(
-        gb={
-            "ifmap": if_dram if zero_free else np.full(n_if, wx),
-            "filter": f_dram if zero_free else np.full(n_f, sw),
-            "out": np.full(out_rows, q),
-        },
-        dram={"ifmap": if_dram, "filter": f_dram, "out": np.full(out_rows, q)},
-    )
+    spaces = {
+        "ifmap": (np.tile(_data_mask(hz), b * c), _data_mask(wz)),
+        "filter": (np.tile(np.arange(rw) % hz.tap_dilation == 0, k * cg),
+                   np.arange(sw) % wz.tap_dilation == 0),
+        "out": (np.ones(math.prod(out_shape[:3]), bool), np.ones(out_shape[3], bool)),
+    }  # fmt: skip
+    gb, dram = {}, {}
+    for space, (rows, cols) in spaces.items():
+        padded, data = _segments(rows, cols, seg)
+        gb[space], dram[space] = (data if zero_free else padded), data
+    return RowSizes(gb=gb, dram=dram)
 
 
 @dataclass(frozen=True)
@@ -118,7 +131,7 @@ class Traffic:
         transfer_words: ``(passes + 1,)`` DRAM words moved before each pass (its fetches and
             the previous pass's evictions), the last entry the final write-back [words].
         compulsory_words: each data word of the operands and outputs once [words].
-        fits: every row of the layer fits the buffer at once.
+        fits: every segment of the layer fits the buffer at once.
     """
 
     dram_read_words: dict[str, int]
@@ -135,28 +148,32 @@ class Traffic:
         return sum(self.dram_read_words.values()) + self.dram_write_words
 
 
-def _refs(fp: Footprints, offset: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every row reference in pass order: (pass, global key, is_write), reads before writes."""
-    passes, keys, writes = [], [], []
+def _refs(fp: Footprints, offset: dict[str, int]) -> tuple[np.ndarray, ...]:
+    """Each pass's distinct segments: (pass, global key, read, write, next pass using it).
+
+    Sorted by pass then key; the next use is ``inf`` for a segment no later pass touches.
+    """
     n = len(fp)
-    for kind, space, is_write in (("ifmap", "ifmap", False), ("filter", "filter", False),
-                                  ("psum", "out", False), ("out", "out", True)):  # fmt: skip
-        counts = np.diff(fp.start[kind])
-        passes.append(np.repeat(np.arange(n), counts))
+    passes, keys, reads = [], [], []
+    for kind, space, is_read in (("ifmap", "ifmap", True), ("filter", "filter", True),
+                                 ("psum", "out", True), ("out", "out", False)):  # fmt: skip
+        passes.append(np.repeat(np.arange(n), np.diff(fp.start[kind])))
         keys.append(fp.rows[kind] + offset[space])
-        writes.append(np.full(len(fp.rows[kind]), is_write))
-    p, k, w = (np.concatenate(x) for x in (passes, keys, writes))
-    order = np.lexsort((w, p))  # stable: reads of a pass before its writes
-    return p[order], k[order], w[order]
-
-
-def _next_use(p: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """For each reference, the pass of the next reference to the same row (``inf``: none)."""
-    order = np.lexsort((p, k))
+        reads.append(np.full(len(fp.rows[kind]), is_read))
+    p, k, r = (np.concatenate(x) for x in (passes, keys, reads))
+    order = np.lexsort((k, p))
+    p, k, r = p[order], k[order], r[order]
+    first = np.ones(len(p), bool)
+    first[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
+    starts = np.nonzero(first)[0]
+    read = np.logical_or.reduceat(r, starts) if len(p) else r
+    write = np.logical_or.reduceat(~r, starts) if len(p) else r
+    p, k = p[starts], k[starts]
+    by_key = np.lexsort((p, k))
     nxt = np.full(len(p), np.inf)
-    same = k[order][1:] == k[order][:-1]
-    nxt[order[:-1][same]] = p[order][1:][same]
-    return nxt
+    same = k[by_key][1:] == k[by_key][:-1]
+    nxt[by_key[:-1][same]] = p[by_key][1:][same]
+    return p, k, read, write, nxt
 
 
 def traffic(fp: Footprints, sizes: RowSizes, hw: HardwareConfig) -> Traffic:
@@ -169,70 +186,74 @@ def traffic(fp: Footprints, sizes: RowSizes, hw: HardwareConfig) -> Traffic:
     gb = np.concatenate([sizes.gb[s] for s in SPACES]).astype(np.int64)
     dram = np.concatenate([sizes.dram[s] for s in SPACES]).astype(np.int64)
     space_of = np.concatenate([np.full(len(sizes.gb[s]), i) for i, s in enumerate(SPACES)])
+    is_out = space_of == SPACES.index("out")
     n = len(fp)
-    p, k, w = _refs(fp, offset)
+    p, k, rd, wr, nxt = _refs(fp, offset)
     read = np.zeros(len(SPACES), np.int64)
     transfer = np.zeros(n + 1, np.int64)
     distinct = np.unique(k)
-    written = np.zeros(len(gb), bool)
-    written[k[w]] = True
     compulsory = int(dram[distinct].sum())
-    fits = int(gb[distinct].sum()) <= capacity
-    if fits:  # every row stays: the first reference of a row fetches it (unless it writes it)
+    if int(gb[distinct].sum()) <= capacity:
+        # everything stays: a segment is fetched by its first reader (unless a pass wrote it first)
         first = np.zeros(len(k), bool)
         first[np.unique(k, return_index=True)[1]] = True
-        fetch = first & ~w
+        fetch = first & rd & ~is_out[k]
         np.add.at(read, space_of[k[fetch]], dram[k[fetch]])
         np.add.at(transfer, p[fetch], dram[k[fetch]])
-        fill = int(gb[k[fetch]].sum())
-        out_rows = np.nonzero(written)[0]
+        out_rows = np.unique(k[wr])
         dram_write = int(dram[out_rows].sum())
         transfer[n] += dram_write
         return Traffic(
             dram_read_words=dict(zip(SPACES, read.tolist(), strict=True)),
-            dram_write_words=dram_write, fill_words=fill,
+            dram_write_words=dram_write, fill_words=int(gb[k[fetch]].sum()),
             drain_words=int(gb[out_rows].sum()), transfer_words=transfer,
             compulsory_words=compulsory, fits=True,
         )  # fmt: skip
-    nxt = _next_use(p, k)
-    resident: dict[int, float] = {}
-    dirty: set[int] = set()
-    on_dram: set[int] = set()  # output rows whose latest value was written back
-    heap: list[tuple[float, int]] = []
+    # per segment: resident, its next use, whether the buffer holds its only up-to-date copy,
+    # and (outputs) whether its latest value was written back; ``held``: resident keys
+    resident = np.zeros(len(gb), bool)
+    next_of = np.full(len(gb), np.inf)
+    dirty = np.zeros(len(gb), bool)
+    on_dram = np.zeros(len(gb), bool)
+    held = np.zeros(0, np.int64)
     used = fill = drain = dram_write = 0
     bounds = np.searchsorted(p, np.arange(n + 1))
-    kl, wl, nl = k.tolist(), w.tolist(), nxt.tolist()
-    gbl, dl, sl = gb.tolist(), dram.tolist(), space_of.tolist()
     for i in range(n):
-        for j in range(bounds[i], bounds[i + 1]):
-            key, nu = kl[j], nl[j]
-            if key not in resident:
-                used += gbl[key]
-                if not wl[j] and (sl[key] != 2 or key in on_dram):
-                    read[sl[key]] += dl[key]
-                    transfer[i] += dl[key]
-                    fill += gbl[key]
-            resident[key] = nu
-            heapq.heappush(heap, (-nu, key))
-            if wl[j]:
-                dirty.add(key)
-                on_dram.discard(key)
-        while used > capacity and heap:
-            neg, key = heapq.heappop(heap)
-            if resident.get(key) != -neg:
-                continue  # stale entry
-            del resident[key]
-            used -= gbl[key]
-            if key in dirty:
-                dirty.discard(key)
-                on_dram.add(key)
-                dram_write += dl[key]
-                drain += gbl[key]
-                transfer[i + 1] += dl[key]
-    for key in dirty:
-        dram_write += dl[key]
-        drain += gbl[key]
-        transfer[n] += dl[key]
+        sl = slice(bounds[i], bounds[i + 1])
+        keys, r, w = k[sl], rd[sl], wr[sl]
+        miss = ~resident[keys]
+        fetch = miss & r & (~is_out[keys] | on_dram[keys])
+        fk = keys[fetch]
+        np.add.at(read, space_of[fk], dram[fk])
+        transfer[i] += int(dram[fk].sum())
+        fill += int(gb[fk].sum())
+        new = keys[miss]
+        used += int(gb[new].sum())
+        resident[new] = True
+        held = np.concatenate([held, new])
+        next_of[keys] = nxt[sl]
+        dirty[keys[w]] = True
+        on_dram[keys[w]] = False
+        if used > capacity:
+            # evict until the rest fit: segments of zeros first (refilled without DRAM), then
+            # those used furthest ahead (never-used-again first), cheaper to refetch first
+            far = held[np.lexsort((held, dram[held], -next_of[held], dram[held] > 0))]
+            cum = np.cumsum(gb[far])
+            ev = far[: int(np.searchsorted(cum, used - capacity)) + 1]
+            out = ev[dirty[ev]]
+            moved = int(dram[out].sum())
+            dram_write += moved
+            drain += int(gb[out].sum())
+            transfer[i + 1] += moved
+            on_dram[out] = True
+            dirty[out] = False
+            used -= int(gb[ev].sum())
+            resident[ev] = False
+            held = held[resident[held]]
+    last = held[dirty[held]]
+    dram_write += int(dram[last].sum())
+    drain += int(gb[last].sum())
+    transfer[n] += int(dram[last].sum())
     return Traffic(
         dram_read_words=dict(zip(SPACES, read.tolist(), strict=True)),
         dram_write_words=dram_write, fill_words=fill, drain_words=drain,
@@ -240,10 +261,53 @@ def traffic(fp: Footprints, sizes: RowSizes, hw: HardwareConfig) -> Traffic:
     )  # fmt: skip
 
 
+def problem_sizes(problem: Problem, seg: int, zero_free: bool) -> RowSizes:
+    """Segment sizes of a problem's padded operands (:func:`row_sizes`)."""
+    d = DirectConv.of(problem)
+    return row_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes, seg,
+                     zero_free=zero_free)  # fmt: skip
+
+
+def transfer_energy_pj(t: Traffic, hw: HardwareConfig, table: EnergyTable | None) -> float:
+    """Energy of the DRAM traffic and of the buffer accesses it causes [pJ].
+
+    Without a table, one per DRAM word (the order that moves fewest words wins).
+    """
+    if table is None:
+        return float(t.dram_words)
+    e = prices(table, hw.technology_scale)
+    word_bytes = hw.word_bits / 8
+    return (sum(t.dram_read_words.values()) * word_bytes * e["dram"]["read"]
+            + t.dram_write_words * word_bytes * e["dram"]["write"]
+            + t.fill_words * e["gbuf"]["write"] + t.drain_words * e["gbuf"]["read"])  # fmt: skip
+
+
+def choose_order(
+    dataflow: AbstractDataflow,
+    problem: Problem,
+    hw: HardwareConfig,
+    table: EnergyTable | None = None,
+) -> tuple[str, Traffic]:
+    """The loop order whose DRAM traffic costs least, and that traffic.
+
+    The order of passes changes neither their cycles nor what happens inside the array, only
+    what the buffer can keep between them; the first order wins ties.
+    """
+    sizes = problem_sizes(problem, hw.segment_words, dataflow.zero_free(problem))
+    best: tuple[float, str, Traffic] | None = None
+    for order in dataflow.orders(problem, hw):
+        t = traffic(dataflow.footprints(problem, hw, order), sizes, hw)
+        cost = transfer_energy_pj(t, hw, table)
+        if best is None or cost < best[0]:
+            best = (cost, order, t)
+    assert best is not None
+    return best[1], best[2]
+
+
 def no_reuse_words(fp: Footprints, sizes: RowSizes) -> int:
     """DRAM words when nothing is kept between passes [words].
 
-    Every pass fetches its rows and writes its outputs: an upper bound on :func:`traffic`.
+    Every pass fetches its segments and writes its outputs: an upper bound on :func:`traffic`.
     """
     total = 0
     for kind, space in (("ifmap", "ifmap"), ("filter", "filter"), ("psum", "out"),

@@ -10,36 +10,59 @@ from hypothesis import strategies as st
 from ecoflow import memory
 from ecoflow.dataflows import get
 from ecoflow.dataflows.base import F_FLAGS, F_OUT, SEND, UP, VALID, Footprint, Footprints
-from ecoflow.dataflows.common import DirectConv
+from ecoflow.dataflows.common import DirectConv, element_segments
 from ecoflow.workloads.layer import PHASES, ConvLayer
-from tests.dataflows.test_conformance import DATAFLOWS, HW, layers
+from tests.dataflows.test_conformance import DATAFLOWS, FIXED, HW, layers
 
 
-def program_rows(program, d: DirectConv) -> dict[str, np.ndarray]:
-    """The buffer rows a compiled pass streams in and drains out, read off the program."""
+def program_segments(program, d: DirectConv, seg: int) -> dict[str, np.ndarray]:
+    """The buffer segments a compiled pass streams in and drains out, read off the program."""
     n = program.n_words
     flags = program.ops[:, :, F_FLAGS]
     to_gon = ((flags & VALID) > 0) & ((flags & SEND) > 0) & ((flags & UP) == 0)
     return {
-        "ifmap": np.unique(program.stream_elem[0, : n[0]] // d.Wx),
-        "filter": np.unique(program.stream_elem[1, : n[1]] // d.Sw),
-        "psum": np.unique(program.stream_elem[2, : n[2]] // d.Q),
-        "out": np.unique(program.ops[:, :, F_OUT][to_gon] // d.Q),
+        "ifmap": element_segments(program.stream_elem[0, : n[0]], d.Wx, seg),
+        "filter": element_segments(program.stream_elem[1, : n[1]], d.Sw, seg),
+        "psum": element_segments(program.stream_elem[2, : n[2]], d.Q, seg),
+        "out": element_segments(program.ops[:, :, F_OUT][to_gon], d.Q, seg),
     }
 
 
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(layer=layers(), phase=st.sampled_from(PHASES))
-def test_footprints_are_the_rows_the_passes_stream(dataflow: str, layer: ConvLayer, phase):
+@pytest.mark.parametrize("seg", [4, 32])
+def test_footprints_are_the_segments_the_passes_stream(
+    dataflow: str, seg: int, layer: ConvLayer, phase: str
+) -> None:
     problem = layer.problem(phase)
-    schedule = get(dataflow).compile(problem, HW[dataflow], exhaustive=True)
+    hw = HW[dataflow].model_copy(
+        update={"dram": HW[dataflow].dram.model_copy(update={"burst_bytes": seg * 2})}
+    )
+    schedule = get(dataflow).compile(problem, hw, exhaustive=True)
     d = DirectConv.of(problem)
     assert schedule.footprints is not None and len(schedule.footprints) == schedule.passes
     for i, g in enumerate(schedule.groups):
-        got, want = schedule.footprints.of(i), program_rows(g.program, d)
+        got, want = schedule.footprints.of(i), program_segments(g.program, d, seg)
         for kind in ("ifmap", "filter", "psum", "out"):
             np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
+
+
+@pytest.mark.parametrize("dataflow", DATAFLOWS)
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("layer", FIXED, ids=lambda layer: layer.name)
+def test_footprints_of_folded_replicated_and_transposed_layers(dataflow, phase, layer) -> None:
+    problem = layer.problem(phase)
+    df = get(dataflow)
+    d = DirectConv.of(problem)
+    for order in df.orders(problem, HW[dataflow]):
+        schedule = df.compile(problem, HW[dataflow], exhaustive=True, order=order)
+        assert schedule.mapping["order"] == order
+        for i, g in enumerate(schedule.groups):
+            got = schedule.footprints.of(i)
+            want = program_segments(g.program, d, HW[dataflow].segment_words)
+            for kind in ("ifmap", "filter", "psum", "out"):
+                np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
 
 
 def _sizes(n_if: int, n_f: int, n_out: int, words: int) -> memory.RowSizes:
@@ -119,19 +142,22 @@ def test_belady_keeps_the_row_needed_soonest() -> None:
     assert t.dram_read_words["ifmap"] == 4 * 4  # rows 0, 1, 2 once, row 2 again
 
 
-def test_zero_rows_take_buffer_room_but_no_dram() -> None:
+def test_zero_segments_take_buffer_room_but_no_dram() -> None:
     layer = ConvLayer(N=1, C=1, H=5, W=5, K=1, R=3, S=3, stride=2, name="s2")
     problem = layer.problem("igrad")
     d = DirectConv.of(problem)
-    padded = memory.row_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes,
-                              zero_free=False)  # fmt: skip
-    free = memory.row_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes,
-                            zero_free=True)  # fmt: skip
     # the padded error: 2x2 data, dilated by 2 and padded by 2 on each side: 7x7
     assert d.Hx == 7 and d.Wx == 7
-    np.testing.assert_array_equal(padded.gb["ifmap"], np.full(7, 7))
-    np.testing.assert_array_equal(padded.dram["ifmap"], [0, 0, 2, 0, 2, 0, 0])
+    padded = memory.problem_sizes(problem, 4, zero_free=False)
+    free = memory.problem_sizes(problem, 4, zero_free=True)
+    # two segments a row (columns 0-3 and 4-6): data at columns 2 and 4 of rows 2 and 4
+    np.testing.assert_array_equal(padded.gb["ifmap"], np.tile([4, 3], 7))
+    np.testing.assert_array_equal(padded.dram["ifmap"],
+                                  [0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0])  # fmt: skip
     np.testing.assert_array_equal(free.gb["ifmap"], free.dram["ifmap"])
+    # the 3x3 filter fits one segment a row; the 5x5 input gradient takes two a row
+    np.testing.assert_array_equal(padded.dram["filter"], [3, 3, 3])
+    np.testing.assert_array_equal(padded.gb["out"], np.tile([4, 1], 5))
 
 
 def test_overlapped_cycles() -> None:

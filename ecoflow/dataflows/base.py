@@ -446,14 +446,19 @@ KINDS = ("ifmap", "filter", "psum", "out")  # footprint kinds; psum and out are 
 
 @dataclass(frozen=True)
 class Footprint:
-    """The rows one pass touches in the global buffer (row ids of the padded operands).
+    """The global-buffer segments one pass touches.
+
+    The buffer holds each row of an operand (the padded input ``(B', C', Hx, Wx)``, the dilated
+    filter ``(K, Cg, Rw, Sw)``, the raw output ``(batch, K, P, Q)``) in segments of
+    ``hw.segment_words`` words (one DRAM burst): segment ``j`` of row ``r`` of a row of width
+    ``w`` has id ``r ceil(w / seg) + j``, with row ids ``(b C' + c) Hx + h``, ``(k Cg + c) Rw +
+    r`` and ``(i K + k) P + y``.
 
     Attributes:
-        ifmap: rows of the padded input ``(B', C', Hx)`` it reads, id ``(b C' + c) Hx + h``.
-        filter: rows of the dilated filter ``(K, Cg, Rw)`` it reads, id ``(k Cg + c) Rw + r``.
-        psum: output rows of the raw output ``(batch, K, P)`` whose partial sums it reads
-            back, id ``(i K + k) P + y``.
-        out: output rows it writes (partial or final sums).
+        ifmap: input segments it reads.
+        filter: filter segments it reads.
+        psum: output segments whose partial sums it reads back.
+        out: output segments it writes (partial or final sums).
     """
 
     ifmap: np.ndarray
@@ -608,6 +613,20 @@ class AbstractDataflow(abc.ABC):
     @abc.abstractmethod
     def pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
         """Every pass of the problem in its readable form (what ``compile`` builds from)."""
+
+    def zero_free(self, problem: Problem) -> bool:
+        """Whether the passes read only data words (the buffer then stores no padding zeros)."""
+        return False
+
+    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+        """Names of the loop orders ``compile`` accepts (``order=``); the first is the default."""
+        return ("default",)
+
+    @abc.abstractmethod
+    def footprints(
+        self, problem: Problem, hw: HardwareConfig, order: str | None = None
+    ) -> Footprints:
+        """The global-buffer rows of every pass, in a loop order (without building programs)."""
 
     def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
         """The first and the last pass (what reports of network needs look at)."""

@@ -8,6 +8,7 @@ flat element ids that streams carry, the structural-zero masks and the functiona
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -295,21 +296,73 @@ def rows_of(ids: np.ndarray, width: int) -> np.ndarray:
     return np.unique(np.asarray(ids, np.int64) // width)
 
 
+def segment_ids(rows: np.ndarray, cols: np.ndarray, width: int, seg: int) -> np.ndarray:
+    """Distinct buffer segments holding columns ``cols`` of every row of ``rows``.
+
+    A row of ``width`` words is held in ``ceil(width / seg)`` segments of ``seg`` words; segment
+    ``j`` of row ``r`` has id ``r * ceil(width / seg) + j`` (see :class:`Footprint`).
+    """
+    per = ceil_div(width, seg)
+    js = np.unique(np.asarray(cols, np.int64) // seg)
+    return np.unique(np.asarray(rows, np.int64)[:, None] * per + js[None, :])
+
+
+def element_segments(ids: np.ndarray, width: int, seg: int) -> np.ndarray:
+    """Distinct buffer segments of flat element ids (rows of ``width`` words)."""
+    ids = np.asarray(ids, np.int64)
+    return np.unique(ids // width * ceil_div(width, seg) + ids % width // seg)
+
+
 class PlannedDataflow(AbstractDataflow):
     """A dataflow whose passes come from a searched mapping and a plan over it.
 
     Subclasses set ``search`` (``(DirectConv, hardware) -> mapping``) and ``plan_class``
-    (``(DirectConv, mapping, hardware)`` -> an object with ``passes()`` and ``spec(pass)``).
+    (``(DirectConv, mapping, hardware)`` -> an object with ``passes()``, ``spec(pass)``,
+    ``footprint(pass)`` and ``ORDERS``: loop orders by name, each a sort key over the passes,
+    ``None`` for the order ``passes()`` builds).
     """
 
     search: ClassVar[Callable]
     plan_class: ClassVar[Callable]
 
     def plan(self, problem: Problem, hw: HardwareConfig, mapping: object = None):
-        """The plan of a problem under the given mapping, or the searched one."""
+        """The plan of a problem under the given mapping, or the searched one (cached)."""
         self.check(problem, hw)
-        d = DirectConv.of(problem)
-        return self.plan_class(d, mapping or type(self).search(d, hw), hw)
+        return _plan(self, problem, hw, mapping)
+
+    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+        """The plan's loop orders that give distinct pass sequences (the first: the default)."""
+        plan = self.plan(problem, hw)
+        return distinct_orders({o: self.ordered_passes(plan, o) for o in plan.ORDERS})
+
+    def ordered_passes(self, plan, order: str | None = None) -> list:
+        """The plan's passes in a loop order (stages of one unit keep their order)."""
+        keys = plan.ORDERS
+        if order is not None and order not in keys:
+            raise KeyError(f"unknown loop order {order!r}; known: {', '.join(keys)}")
+        key = keys[order or next(iter(keys))]
+        passes = plan.passes()
+        return passes if key is None else sorted(passes, key=key)
+
+    def footprints(
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        order: str | None = None,
+        mapping: object = None,
+    ) -> Footprints:
+        """The buffer rows of every pass in a loop order, without building programs.
+
+        Remembered per plan and order, so that a search over orders and the compilation of the
+        chosen one compute them once.
+        """
+        plan = self.plan(problem, hw, mapping)
+        order = order or next(iter(plan.ORDERS))
+        memo = plan.__dict__.setdefault("_footprints", {})
+        if order not in memo:
+            passes = self.ordered_passes(plan, order)
+            memo[order] = Footprints([plan.footprint(ps) for ps in passes])
+        return memo[order]
 
     def pass_specs(
         self, problem: Problem, hw: HardwareConfig, mapping: object = None
@@ -323,3 +376,19 @@ class PlannedDataflow(AbstractDataflow):
         plan = self.plan(problem, hw)
         passes = plan.passes()
         return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
+
+
+def distinct_orders(sequences: dict[str, list]) -> tuple[str, ...]:
+    """The names of the pass sequences that differ from every earlier one."""
+    kept: list[str] = []
+    for name, seq in sequences.items():
+        if not any(seq == sequences[k] for k in kept):
+            kept.append(name)
+    return tuple(kept)
+
+
+@functools.lru_cache(maxsize=4)
+def _plan(dataflow: PlannedDataflow, problem: Problem, hw: HardwareConfig, mapping: object):
+    """One plan per (dataflow, problem, hardware, mapping): the search runs once."""
+    d = DirectConv.of(problem)
+    return dataflow.plan_class(d, mapping or type(dataflow).search(d, hw), hw)

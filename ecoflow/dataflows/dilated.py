@@ -23,7 +23,9 @@ MAC per cycle into its ``p q`` registers.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -31,7 +33,6 @@ from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
     Footprint,
-    Footprints,
     Ids,
     PassSpec,
     Schedule,
@@ -45,7 +46,7 @@ from ecoflow.dataflows.common import (
     direct_schedule,
     gin_words,
     make_stream,
-    rows_of,
+    segment_ids,
 )
 from ecoflow.dataflows.zerofree import Work, ZeroFreeDataflow, multicast, pe_programs
 from ecoflow.workloads.layer import Axis, Problem
@@ -130,6 +131,12 @@ def _valid(axis: Axis) -> np.ndarray:
 class _Plan:
     """The passes of a problem under one mapping."""
 
+    # loop orders: each batch of units through its stages (as built), or stage by stage
+    ORDERS: ClassVar[dict[str, Callable[[_Pass], int] | None]] = {
+        "units_outer": None,
+        "stages_outer": lambda ps: ps.stage,
+    }
+
     def __init__(self, d: DirectConv, m: DilatedMapping, hw: HardwareConfig) -> None:
         self.d, self.m, self.hw = d, m, hw
         self.hz, self.wz = d.problem.padded.axes
@@ -187,28 +194,35 @@ class _Plan:
         return out
 
     def footprint(self, ps: _Pass) -> Footprint:
-        """The buffer rows a pass reads (ifmap and error rows, partial sums) and writes."""
-        d, hz = self.d, self.hz
+        """The buffer segments a pass reads (ifmap, error, partial sums) and writes."""
+        d, hz, wz, seg = self.d, self.hz, self.wz, self.hw.segment_words
         steps = np.array([st for e in range(self.m.e) for st in self.steps(ps.stage, e)],
                          np.int64).reshape(-1, 2)  # fmt: skip
         ifm, fil, out = [], [], []
+        empty = np.zeros(0, np.int64)
         for u in ps.units:
-            if not self.vw[u.s].any():
-                continue
-            n, a = steps[self.vh[u.r, steps[:, 1]]].T
             c = np.asarray(u.chans)
             kk = u.group * d.kg + np.asarray(u.filters)
-            h = u.r * hz.stride + a * hz.tap_dilation
-            ifm.append(d.ifmap_id(c[:, None], kk[0], n[None, :], h[None, :], 0).reshape(-1))
-            fil.append(d.filter_id(kk[:, None], n[None, :], a[None, :] * hz.tap_dilation,
-                                   0).reshape(-1))  # fmt: skip
-            out.append(d.out_id(c[:, None], kk[None, :], u.r, 0).reshape(-1))
-        out_rows = rows_of(np.concatenate(out), d.Q)
+            b = np.nonzero(self.vw[u.s])[0]
+            n, a = steps[self.vh[u.r, steps[:, 1]]].T if len(b) else (empty, empty)
+            if len(n):
+                h = u.r * hz.stride + a * hz.tap_dilation
+                rows = d.ifmap_id(c[:, None], kk[0], n[None, :], h[None, :], 0).reshape(-1)
+                ifm.append(segment_ids(rows // d.Wx, u.s * wz.stride + b * wz.tap_dilation,
+                                       d.Wx, seg))  # fmt: skip
+                rows = d.filter_id(kk[:, None], n[None, :], a[None, :] * hz.tap_dilation, 0)
+                fil.append(segment_ids(rows.reshape(-1) // d.Sw, b * wz.tap_dilation, d.Sw,
+                                       seg))  # fmt: skip
+            if len(n) or ps.stage > 0:  # later stages add the partial sums they read back
+                rows = d.out_id(c[:, None], kk[None, :], u.r, 0).reshape(-1) // d.Q
+                out.append(segment_ids(rows, np.array([u.s]), d.Q, seg))
+        ifm, fil, out = ([np.unique(np.concatenate(x))] if x else [empty] for x in (ifm, fil, out))
+        out_segs = out[0]
         return Footprint(
-            ifmap=rows_of(np.concatenate(ifm), d.Wx),
-            filter=rows_of(np.concatenate(fil), d.Sw),
-            psum=out_rows if ps.stage > 0 else out_rows[:0],
-            out=out_rows,
+            ifmap=ifm[0],
+            filter=fil[0],
+            psum=out_segs if ps.stage > 0 else out_segs[:0],
+            out=out_segs,
         )
 
     def _products(self, u: _Unit, steps: list[tuple[int, int]]) -> Work:
@@ -356,11 +370,15 @@ class EcoflowDilated(ZeroFreeDataflow):
         *,
         exhaustive: bool = False,
         mapping: DilatedMapping | None = None,
+        order: str | None = None,
     ) -> Schedule:
-        """Search a mapping (unless given) and build the distinct passes (or every one)."""
+        """Search a mapping (unless given); build the distinct passes (or every one) in order.
+
+        ``order`` names a loop order of :meth:`orders` (default: the first).
+        """
         plan = self.plan(problem, hw, mapping)
         d, m = plan.d, plan.m
-        passes = plan.passes()
+        passes = self.ordered_passes(plan, order)
         grouped = group_passes(passes, plan.descriptor, plan.spec, hw, d.name,
                                exhaustive=exhaustive, stage=lambda ps: ps.stage)  # fmt: skip
         return direct_schedule(
@@ -368,7 +386,13 @@ class EcoflowDilated(ZeroFreeDataflow):
             d,
             grouped,
             (("units", len(plan.batches)), ("stage", plan.stages)),
-            {"e": m.e, "p": m.p, "q": m.q, "units_per_pass": plan.slots},
-            Footprints([plan.footprint(ps) for ps in passes]),
+            {
+                "e": m.e,
+                "p": m.p,
+                "q": m.q,
+                "units_per_pass": plan.slots,
+                "order": order or next(iter(plan.ORDERS)),
+            },
+            self.footprints(problem, hw, order, mapping),
             zero_free=True,
         )

@@ -13,7 +13,14 @@ from __future__ import annotations
 import dataclasses
 
 from ecoflow.config import HardwareConfig
-from ecoflow.dataflows.base import REGISTRY, AbstractDataflow, PassSpec, Schedule, register
+from ecoflow.dataflows.base import (
+    REGISTRY,
+    AbstractDataflow,
+    Footprints,
+    PassSpec,
+    Schedule,
+    register,
+)
 from ecoflow.workloads.layer import Problem
 
 
@@ -49,16 +56,35 @@ class Ecoflow(AbstractDataflow):
         """The delegated dataflow's passes."""
         return self._for(problem).pass_specs(problem, hw)
 
+    def zero_free(self, problem: Problem) -> bool:
+        """Whether the delegated dataflow reads only data words."""
+        return self._for(problem).zero_free(problem)
+
+    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+        """The delegated dataflow's loop orders."""
+        return self._for(problem).orders(problem, hw)
+
+    def footprints(
+        self, problem: Problem, hw: HardwareConfig, order: str | None = None
+    ) -> Footprints:
+        """The delegated dataflow's pass footprints."""
+        return self._for(problem).footprints(problem, hw, order)
+
     def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
         """The delegated dataflow's first and last passes."""
         return self._for(problem).sample_pass_specs(problem, hw)
 
     def compile(
-        self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        *,
+        exhaustive: bool = False,
+        order: str | None = None,
     ) -> Schedule:
         """Compile with the delegated dataflow (named in the mapping as ``runs``)."""
         inner = self._for(problem)
-        schedule = inner.compile(problem, hw, exhaustive=exhaustive)
+        schedule = inner.compile(problem, hw, exhaustive=exhaustive, order=order)
         return dataclasses.replace(
             schedule, dataflow=self.id, mapping={"runs": inner.id, **schedule.mapping}
         )

@@ -35,7 +35,9 @@ References:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -43,7 +45,6 @@ from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
     Footprint,
-    Footprints,
     Ids,
     PassSpec,
     PeOps,
@@ -61,7 +62,7 @@ from ecoflow.dataflows.common import (
     gin_words,
     ideal,
     make_stream,
-    rows_of,
+    segment_ids,
 )
 from ecoflow.workloads.layer import Problem
 
@@ -107,6 +108,16 @@ class _Pass:
 
 class _Plan:
     """The passes of a problem under one mapping."""
+
+    # loop orders over columns of sets (stages stay innermost): filter blocks outside strips
+    # (as built), strips outside filter blocks, or images innermost
+    ORDERS: ClassVar[dict[str, Callable[[_Pass], tuple] | None]] = {
+        "filters_outer": None,
+        "strips_outer": lambda ps: (ps.jobs[0].group, ps.jobs[0].slots[0][1],
+                                    ps.jobs[0].images.start, ps.jobs[0].slots[0][0], ps.stage),
+        "images_inner": lambda ps: (ps.jobs[0].group, ps.jobs[0].slots[0][0],
+                                    ps.jobs[0].slots[0][1], ps.jobs[0].images.start, ps.stage),
+    }  # fmt: skip
 
     def __init__(self, d: DirectConv, m: RsMapping, hw: HardwareConfig) -> None:
         self.d, self.m, self.hw = d, m, hw
@@ -170,34 +181,37 @@ class _Plan:
         return (tuple(out), ps.stage > 0, ps.stage == self.stages - 1)
 
     def footprint(self, ps: _Pass) -> Footprint:
-        """The buffer rows a pass reads and writes (what :meth:`spec` streams, by row)."""
-        d, m = self.d, self.m
+        """The buffer segments a pass reads and writes (what :meth:`spec` streams)."""
+        d, m, seg = self.d, self.m, self.hw.segment_words
         ifm, fil, out = [], [], []
+        x = np.arange(d.Q) * d.sw
         for job in ps.jobs:
             images = np.asarray(job.images)
             for kb, es in job.slots:
                 ks = np.asarray(self.filters(job, kb))
                 ys = np.arange(es * m.ew, min(d.P, (es + 1) * m.ew))
-                out.append(d.out_id(images[:, None, None], ks[None, :, None],
-                                    ys[None, None, :], 0).reshape(-1))  # fmt: skip
+                rows = d.out_id(images[:, None, None], ks[None, :, None], ys[None, None, :], 0)
+                out.append(segment_ids(rows.reshape(-1) // d.Q, np.arange(d.Q), d.Q, seg))
                 for ch in range(m.chain):
                     st = self.step(ps.stage, ch)
                     if st is None:
                         continue
-                    chans, rc, _ = st
+                    chans, rc, taps = st
                     r = np.arange(rc * m.h, min(d.Rw, (rc + 1) * m.h))
                     c = np.asarray(chans)
                     h = np.unique(ys[:, None] * d.sh + r[None, :])
-                    ifm.append(d.ifmap_id(images[:, None, None], ks[0], c[None, :, None],
-                                          h[None, None, :], 0).reshape(-1))  # fmt: skip
-                    fil.append(d.filter_id(ks[:, None, None], c[None, :, None],
-                                           r[None, None, :], 0).reshape(-1))  # fmt: skip
-        out_rows = rows_of(np.concatenate(out), d.Q)
+                    rows = d.ifmap_id(images[:, None, None], ks[0], c[None, :, None],
+                                      h[None, None, :], 0).reshape(-1) // d.Wx  # fmt: skip
+                    cols = (x[:, None] + np.asarray(taps)[None, :]).reshape(-1)
+                    ifm.append(segment_ids(rows, cols, d.Wx, seg))
+                    rows = d.filter_id(ks[:, None, None], c[None, :, None], r[None, None, :], 0)
+                    fil.append(segment_ids(rows.reshape(-1) // d.Sw, np.asarray(taps), d.Sw, seg))
+        out_segs = np.unique(np.concatenate(out))
         return Footprint(
-            ifmap=rows_of(np.concatenate(ifm), d.Wx),
-            filter=rows_of(np.concatenate(fil), d.Sw),
-            psum=out_rows if ps.stage > 0 else out_rows[:0],
-            out=out_rows,
+            ifmap=np.unique(np.concatenate(ifm)),
+            filter=np.unique(np.concatenate(fil)),
+            psum=out_segs if ps.stage > 0 else out_segs[:0],
+            out=out_segs,
         )
 
     # ---- one pass -------------------------------------------------------------------------
@@ -492,11 +506,15 @@ class RowStationary(PlannedDataflow):
         *,
         exhaustive: bool = False,
         mapping: RsMapping | None = None,
+        order: str | None = None,
     ) -> Schedule:
-        """Search a mapping (unless given) and build the distinct passes (or every one)."""
+        """Search a mapping (unless given); build the distinct passes (or every one) in order.
+
+        ``order`` names a loop order of :meth:`orders` (default: the first).
+        """
         plan = self.plan(problem, hw, mapping)
         d, m = plan.d, plan.m
-        passes = plan.passes()
+        passes = self.ordered_passes(plan, order)
         grouped = group_passes(
             passes, plan.descriptor, plan.spec, hw, d.name,
             exhaustive=exhaustive, stage=lambda ps: ps.stage,
@@ -517,6 +535,7 @@ class RowStationary(PlannedDataflow):
                 "taps": m.taps,
                 "bands": plan.bands,
                 "sets_per_band": plan.slots_u,
+                "order": order or next(iter(plan.ORDERS)),
             },
-            Footprints([plan.footprint(ps) for ps in passes]),
+            self.footprints(problem, hw, order, mapping),
         )

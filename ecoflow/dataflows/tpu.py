@@ -25,7 +25,10 @@ References:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,9 +48,10 @@ from ecoflow.dataflows.common import (
     DirectConv,
     ceil_div,
     direct_schedule,
+    distinct_orders,
     ideal,
     make_stream,
-    rows_of,
+    segment_ids,
 )
 from ecoflow.workloads.layer import Problem
 
@@ -60,6 +64,12 @@ class _Tile:
 
 
 class _Plan:
+    # loop orders: output-pixel tiles outside filter tiles (as built), or filter tiles outside
+    ORDERS: ClassVar[dict[str, Callable[[_Tile], tuple] | None]] = {
+        "m_outer": None,
+        "n_outer": lambda t: (t.group, t.n0, t.m0),
+    }
+
     def __init__(self, d: DirectConv, hw: HardwareConfig) -> None:
         self.d, self.hw = d, hw
         self.rows, self.cols = hw.array.rows, hw.array.cols
@@ -80,22 +90,30 @@ class _Plan:
         return (min(self.rows, self.M - t.m0), min(self.cols, self.d.kg - t.n0))
 
     def footprint(self, t: _Tile) -> Footprint:
-        """The buffer rows a tile reads (its ``A`` rows' windows, ``B`` columns) and writes."""
-        d = self.d
+        """The buffer segments a tile reads (its ``A`` rows' windows, ``B`` columns) and writes."""
+        d, seg = self.d, self.hw.segment_words
         mi, nj = self.descriptor(t)
         img, rest = np.divmod(t.m0 + np.arange(mi), d.P * d.Q)
-        y = rest // d.Q
+        y, x = np.divmod(rest, d.Q)
         k = t.group * d.kg + t.n0 + np.arange(nj)
-        c, r = np.arange(d.Cg), np.arange(d.Rw)
-        h = y[:, None] * d.sh + r[None, :]
-        ifm = d.ifmap_id(img[:, None, None], k[0], c[None, :, None], h[:, None, :], 0)
-        fil = d.filter_id(k[:, None, None], c[None, :, None], r[None, None, :], 0)
-        out = d.out_id(img[:, None], k[None, :], y[:, None], 0)
+        c, r, s = np.arange(d.Cg), np.arange(d.Rw), np.arange(d.Sw)
+        ifm, out = [], []
+        # pixels of one output row read the same input rows, over their own window columns
+        line = img * d.P + y
+        for ln in np.unique(line):
+            at = line == ln
+            i, yy, xs = int(img[at][0]), int(y[at][0]), x[at]
+            rows = d.ifmap_id(i, k[0], c[:, None], yy * d.sh + r[None, :], 0).reshape(-1)
+            cols = (xs[:, None] * d.sw + s[None, :]).reshape(-1)
+            ifm.append(segment_ids(rows // d.Wx, cols, d.Wx, seg))
+            rows = d.out_id(i, k, yy, 0) // d.Q
+            out.append(segment_ids(rows, xs, d.Q, seg))
+        fil = d.filter_id(k[:, None, None], c[None, :, None], r[None, None, :], 0).reshape(-1)
         return Footprint(
-            ifmap=rows_of(ifm, d.Wx),
-            filter=rows_of(fil, d.Sw),
+            ifmap=np.unique(np.concatenate(ifm)),
+            filter=segment_ids(fil // d.Sw, s, d.Sw, seg),
             psum=np.zeros(0, np.int64),
-            out=rows_of(out, d.Q),
+            out=np.unique(np.concatenate(out)),
         )
 
     def spec(self, t: _Tile) -> PassSpec:
@@ -183,14 +201,44 @@ class Systolic(AbstractDataflow):
         plan = _Plan(DirectConv.of(problem), hw)
         return [plan.spec(t) for t in plan.tiles()]
 
+    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+        """The loop orders over tiles giving distinct sequences (the first is the default)."""
+        plan = _plan(DirectConv.of(problem), hw)
+        return distinct_orders({o: self._tiles(plan, o) for o in _Plan.ORDERS})
+
+    def _tiles(self, plan: _Plan, order: str | None) -> list[_Tile]:
+        order = order or next(iter(_Plan.ORDERS))
+        if order not in _Plan.ORDERS:
+            raise KeyError(f"unknown loop order {order!r}; known: {', '.join(_Plan.ORDERS)}")
+        key = _Plan.ORDERS[order]
+        tiles = plan.tiles()
+        return tiles if key is None else sorted(tiles, key=key)
+
+    def footprints(
+        self, problem: Problem, hw: HardwareConfig, order: str | None = None
+    ) -> Footprints:
+        """The buffer rows of every tile in a loop order, without building programs."""
+        self.check(problem, hw)
+        plan = _plan(DirectConv.of(problem), hw)
+        order = order or next(iter(_Plan.ORDERS))
+        memo = plan.__dict__.setdefault("_footprints", {})
+        if order not in memo:
+            memo[order] = Footprints([plan.footprint(t) for t in self._tiles(plan, order)])
+        return memo[order]
+
     def compile(
-        self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        *,
+        exhaustive: bool = False,
+        order: str | None = None,
     ) -> Schedule:
-        """Build the distinct output tiles (or every one)."""
+        """Build the distinct output tiles (or every one) in a loop order."""
         self.check(problem, hw)
         d = DirectConv.of(problem)
-        plan = _Plan(d, hw)
-        tiles = plan.tiles()
+        plan = _plan(d, hw)
+        tiles = self._tiles(plan, order)
         grouped = group_passes(tiles, plan.descriptor, plan.spec, hw, d.name,
                                exhaustive=exhaustive)  # fmt: skip
         return direct_schedule(
@@ -204,9 +252,16 @@ class Systolic(AbstractDataflow):
                 "N": d.kg,
                 "m_tiles": plan.m_tiles,
                 "n_tiles": plan.n_tiles,
+                "order": order or next(iter(_Plan.ORDERS)),
             },
-            Footprints([plan.footprint(t) for t in tiles]),
+            self.footprints(problem, hw, order),
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _plan(d: DirectConv, hw: HardwareConfig) -> _Plan:
+    """One plan per problem and hardware (its footprints are remembered on it)."""
+    return _Plan(d, hw)
 
 
 def unlimited_pass_cycles(rows_used: int, cols_used: int, k_red: int, hw: HardwareConfig) -> int:

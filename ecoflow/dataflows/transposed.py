@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -50,14 +52,19 @@ from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
     Footprint,
-    Footprints,
     PassSpec,
     Schedule,
     build_program,
     group_passes,
     register,
 )
-from ecoflow.dataflows.common import DirectConv, ceil_div, direct_schedule, gin_words, rows_of
+from ecoflow.dataflows.common import (
+    DirectConv,
+    ceil_div,
+    direct_schedule,
+    gin_words,
+    segment_ids,
+)
 from ecoflow.dataflows.zerofree import (
     Work,
     ZeroFreeDataflow,
@@ -271,6 +278,12 @@ class _Pass:
 class _Plan:
     """The passes of a problem under one mapping."""
 
+    # loop orders: jobs (image and channel blocks) outside rounds (as built), or rounds outside
+    ORDERS: ClassVar[dict[str, Callable[[_Pass], tuple] | None]] = {
+        "jobs_outer": None,
+        "rounds_outer": lambda ps: (ps.rh, ps.rw, ps.phases.start, ps.phases_w.start),
+    }
+
     def __init__(self, d: DirectConv, m: TransposedMapping, hw: HardwareConfig) -> None:
         self.d, self.m, self.hw = d, m, hw
         h, w = d.problem.padded.axes
@@ -359,38 +372,49 @@ class _Plan:
         return out
 
     def footprint(self, ps: _Pass) -> Footprint:
-        """The buffer rows a pass reads (error and weight rows) and writes (output rows)."""
-        d = self.d
-        hz = d.problem.padded.axes[0]
-        cols_used = any(
-            np.isin(self.w.outs.get((uw, ps.rw), np.zeros(0, int)) % self.w.block,
-                    np.asarray(ps.phases_w)).any()
-            for uw in range(self.w.units)
-        )  # fmt: skip
-        ys = np.concatenate([self.h.outs.get((uh, ps.rh), np.zeros(0, int))
-                             for uh in range(self.h.units)])  # fmt: skip
-        ys = ys[np.isin(ys % self.h.block, np.asarray(ps.phases))] if cols_used else ys[:0]
-        ys = np.array([y for y in ys.tolist() if len(self.h.taps[y][0])], np.int64)
-        taps = [self.h.taps[y] for y in ys]
-        hk = np.unique(np.concatenate([t[0] for t in taps] or [np.zeros(0, int)]))
-        hc = np.unique(np.concatenate([t[1] for t in taps] or [np.zeros(0, int)]))
+        """The buffer segments a pass reads (error and weights) and writes (outputs)."""
+        d, seg = self.d, self.hw.segment_words
+        hz, wz = d.problem.padded.axes
+        ys, hk, hc = self._rows(self.h, ps.rh, ps.phases, self.w, ps.rw, ps.phases_w)
+        xs, wk, wc = self._rows(self.w, ps.rw, ps.phases_w, self.h, ps.rh, ps.phases)
         c = np.arange(d.Cg)
         ifm, fil, out = [], [], []
         for job in ps.jobs:
             kk = job.group * d.kg + np.asarray(job.channels)
             i = np.asarray(job.images)
-            ifm.append(d.ifmap_id(i[:, None, None], kk[0], c[None, :, None], hc[None, None, :],
-                                  0).reshape(-1))  # fmt: skip
-            fil.append(d.filter_id(kk[:, None, None], c[None, :, None],
-                                   hk[None, None, :] * hz.tap_dilation, 0).reshape(-1))  # fmt: skip
-            out.append(d.out_id(i[:, None, None], kk[None, :, None], ys[None, None, :],
-                                0).reshape(-1))  # fmt: skip
+            rows = d.ifmap_id(i[:, None, None], kk[0], c[None, :, None], hc[None, None, :], 0)
+            ifm.append(segment_ids(rows.reshape(-1) // d.Wx, wc, d.Wx, seg))
+            rows = d.filter_id(kk[:, None, None], c[None, :, None],
+                               hk[None, None, :] * hz.tap_dilation, 0)  # fmt: skip
+            fil.append(segment_ids(rows.reshape(-1) // d.Sw, wk * wz.tap_dilation, d.Sw, seg))
+            rows = d.out_id(i[:, None, None], kk[None, :, None], ys[None, None, :], 0)
+            out.append(segment_ids(rows.reshape(-1) // d.Q, xs, d.Q, seg))
         return Footprint(
-            ifmap=rows_of(np.concatenate(ifm), d.Wx),
-            filter=rows_of(np.concatenate(fil), d.Sw),
+            ifmap=np.unique(np.concatenate(ifm)),
+            filter=np.unique(np.concatenate(fil)),
             psum=np.zeros(0, np.int64),
-            out=rows_of(np.concatenate(out), d.Q),
+            out=np.unique(np.concatenate(out)),
         )
+
+    @functools.cache  # noqa: B019  (one plan, few rounds)
+    def _rows(self, deal: AxisDeal, rnd: int, phases: range, other: AxisDeal, o_rnd: int,
+              o_phases: range):  # fmt: skip
+        """Along one axis: a round's outputs with products, their data taps, input coordinates.
+
+        Sorted; nothing when the other axis has no outputs in its round.
+        """
+        empty = np.zeros(0, np.int64)
+
+        def outputs(dl: AxisDeal, r: int, ph: range) -> np.ndarray:
+            ys = np.concatenate([dl.outs.get((u, r), empty) for u in range(dl.units)])
+            ys = ys[np.isin(ys % dl.block, np.asarray(ph))]
+            return np.array([y for y in ys.tolist() if len(dl.taps[y][0])], np.int64)
+
+        ys = outputs(deal, rnd, phases) if len(outputs(other, o_rnd, o_phases)) else empty
+        taps = [deal.taps[y] for y in ys]
+        tk = np.unique(np.concatenate([t[0] for t in taps] or [empty]))
+        tc = np.unique(np.concatenate([t[1] for t in taps] or [empty]))
+        return ys, tk, tc
 
     def _products(self, job, chans, hs, ws, hz: Axis, wz: Axis) -> Work:
         """One PE's products: for each reduced channel, tap, output channel and image."""
@@ -598,11 +622,15 @@ class EcoflowTransposed(ZeroFreeDataflow):
         *,
         exhaustive: bool = False,
         mapping: TransposedMapping | None = None,
+        order: str | None = None,
     ) -> Schedule:
-        """Search a mapping (unless given) and build the distinct passes (or every one)."""
+        """Search a mapping (unless given); build the distinct passes (or every one) in order.
+
+        ``order`` names a loop order of :meth:`orders` (default: the first).
+        """
         plan = self.plan(problem, hw, mapping)
         d, m = plan.d, plan.m
-        passes = plan.passes()
+        passes = self.ordered_passes(plan, order)
         grouped = group_passes(passes, plan.descriptor, plan.spec, hw, d.name,
                                exhaustive=exhaustive)  # fmt: skip
         return direct_schedule(
@@ -614,7 +642,7 @@ class EcoflowTransposed(ZeroFreeDataflow):
             {"nr": plan.h.units, "nc": plan.w.units, "e": m.e, "p": m.p, "n": m.n,
              "phases": m.phases, "phases_w": m.phases_w or plan.w.block,
              "share": int(m.share),
-             "sets": plan.v_sets * plan.h_sets},
-            Footprints([plan.footprint(ps) for ps in passes]),
+             "sets": plan.v_sets * plan.h_sets, "order": order or next(iter(plan.ORDERS))},
+            self.footprints(problem, hw, order, mapping),
             zero_free=True,
         )  # fmt: skip

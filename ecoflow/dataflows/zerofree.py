@@ -342,6 +342,10 @@ class ZeroFreeDataflow(PlannedDataflow):
             return "EcoFlow needs a multicast GIN (array.interconnect: multicast)"
         return None
 
+    def zero_free(self, problem: Problem) -> bool:
+        """Only data words are read."""
+        return True
+
     def ideal_cycles(self, problem: Problem, hw: HardwareConfig) -> int:
         """Useful (zero-free) MACs over every PE."""
         return ideal(problem.zero_counts().useful_macs, hw)

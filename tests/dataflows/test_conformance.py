@@ -104,19 +104,18 @@ def test_functional_equals_autodiff(dataflow: str, layer: ConvLayer) -> None:
     check_functional(layer, dataflow, HW[dataflow])
 
 
+FIXED = [
+    # taller than the 4-row array: folded window rows (rs), many tiles (tpu)
+    ConvLayer(N=1, C=2, H=9, W=7, K=3, R=6, S=2, stride=(1, 2), name="fold"),
+    # small: replicated sets, stride 4, depthwise groups
+    ConvLayer(N=2, C=4, H=8, W=8, K=4, R=2, S=2, stride=(4, 4), groups=4, name="dw"),
+    # transposed convolution layer
+    ConvLayer(N=1, C=2, H=3, W=3, K=2, R=3, S=3, stride=(2, 2), kind="tconv", name="tc"),
+]
+
+
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
-@pytest.mark.parametrize(
-    "layer",
-    [
-        # taller than the 4-row array: folded window rows (rs), many tiles (tpu)
-        ConvLayer(N=1, C=2, H=9, W=7, K=3, R=6, S=2, stride=(1, 2), name="fold"),
-        # small: replicated sets, stride 4, depthwise groups
-        ConvLayer(N=2, C=4, H=8, W=8, K=4, R=2, S=2, stride=(4, 4), groups=4, name="dw"),
-        # transposed convolution layer
-        ConvLayer(N=1, C=2, H=3, W=3, K=2, R=3, S=3, stride=(2, 2), kind="tconv", name="tc"),
-    ],
-    ids=lambda layer: layer.name,
-)
+@pytest.mark.parametrize("layer", FIXED, ids=lambda layer: layer.name)
 def test_functional_folding_replication(dataflow: str, layer: ConvLayer) -> None:
     check_functional(layer, dataflow, HW[dataflow])
 
