@@ -112,6 +112,39 @@ def test_simulate_json_keys_are_consistent(root: Path) -> None:
     assert data["counts"]["alu"]["mult"] + data["counts"]["alu"]["zero_gated_mac"] == data["macs"]
     assert all(v >= 0 for v in data["stall_cycles"].values())
     assert "functional" not in data
+    # energy: the breakdown of Fig. 11 adds up; power is energy over time
+    energy = data["energy_pj"]
+    assert set(energy) == {"total", "dram", "gbuf", "spad", "alu", "noc"}
+    assert energy["total"] == pytest.approx(sum(v for k, v in energy.items() if k != "total"))
+    assert all(v > 0 for v in energy.values())
+    assert data["power_mw"] == pytest.approx(energy["total"] / data["time_ms"] * 1e-6)
+    assert data["energy_table"] == "horowitz_45nm"
+    # the layer fits the buffer: DRAM moves each input, weight and output word once
+    compulsory = (4 * 6 * 6 + 4 * 4 * 3 * 3 + 4 * 6 * 6) * 2
+    assert data["dram_bytes"] == compulsory
+    assert data["dram_bytes"] == sum(data["counts"]["dram"].values())
+    assert data["gbuf_bytes"] == 2 * sum(data["counts"]["gbuf"].values())
+
+
+def test_validate_eyeriss_reduced_batch(root: Path) -> None:
+    """Table 2's comparison runs end to end (batch 1 here; the chip's batch is 4)."""
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        result = runner.invoke(app, ["validate", "eyeriss", "--batch", "1", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["layer"] for r in rows[::4]] == ["CONV1", "CONV2", "CONV3", "CONV4", "CONV5"]
+    by = {(r["layer"], r["metric"]): r for r in rows}
+    for layer in ("CONV1", "CONV5"):
+        r = by[(layer, "power_mw")]
+        assert r["ours"] > 0 and r["chip"] > 0 and r["sasim"] > 0
+        assert r["error_vs_chip"] == pytest.approx(r["ours"] / r["chip"] - 1, abs=1e-3)
+    assert by[("CONV2", "power_mw")]["sasim"] is None  # the paper prints "*"
+    # CONV1's data (227x227x3 input, 96 11x11x3 filters, 55x55x96 output, batch 1) fits
+    # neither the buffer nor less than once through DRAM
+    compulsory = (3 * 227 * 227 + 96 * 3 * 11 * 11 + 96 * 55 * 55) * 2 / 1e6
+    assert by[("CONV1", "dram_access_mb")]["ours"] >= round(compulsory, 3)
 
 
 def test_simulate_table(root: Path) -> None:
