@@ -20,7 +20,7 @@ from ecoflow.dataflows.common import DirectConv
 from ecoflow.energy import energy
 from ecoflow.memory import (
     Traffic,
-    choose_order,
+    choose,
     overlapped_cycles,
     problem_sizes,
     traffic,
@@ -179,17 +179,19 @@ def simulate(
 ) -> LayerResult:
     """Compile and simulate one problem (timing mode), with its energy when given a table.
 
-    The loop order is the one whose DRAM traffic costs least (:func:`ecoflow.memory.choose_order`).
+    The mapping and loop order are those of least estimated energy (:func:`ecoflow.memory.choose`).
     """
-    order, mem = choose_order(dataflow, problem, hw, table)
-    schedule = dataflow.compile(problem, hw, exhaustive=exhaustive, order=order)
+    pick = choose(dataflow, problem, hw, table)
+    schedule = dataflow.compile(
+        problem, hw, exhaustive=exhaustive, mapping=pick.mapping, order=pick.order
+    )
     n = len(schedule.groups)
     results, _, _ = run_passes(
         [g.program for g in schedule.groups],
         hw,
         progress=None if progress is None else (lambda done: progress(done, n)),
     )
-    return combine(schedule, results, hw, dataflow.ideal_cycles(problem, hw), table, mem)
+    return combine(schedule, results, hw, dataflow.ideal_cycles(problem, hw), table, pick.traffic)
 
 
 def run_functional(

@@ -24,9 +24,10 @@ more at the end or when it is evicted for good. A pass whose own segments exceed
 streams the excess (fetched, used, evicted). When every segment of the layer fits, each data
 word crosses DRAM once: the compulsory traffic.
 
-Loop order. Which passes follow which is a choice of the dataflow's loop nest; it changes
-nothing inside the array, only what the buffer can keep. :func:`choose_order` picks, among the
-orders a dataflow offers, the one whose DRAM traffic costs least.
+Search. Which passes follow which (the loop order) changes nothing inside the array, only
+what the buffer can keep; the mapping parameters change both. :func:`choose` compares the
+mappings the dataflow's own search ranks best on estimated cycles, each in every loop order,
+and keeps the one with the least estimated energy, DRAM traffic included.
 
 Time. DRAM transfers are double buffered: the segments pass ``i + 1`` fetches (and what pass ``i``
 evicts) move while pass ``i`` computes, so a pass starts after the longer of the previous
@@ -282,26 +283,55 @@ def transfer_energy_pj(t: Traffic, hw: HardwareConfig, table: EnergyTable | None
             + t.fill_words * e["gbuf"]["write"] + t.drain_words * e["gbuf"]["read"])  # fmt: skip
 
 
-def choose_order(
+@dataclass(frozen=True)
+class Choice:
+    """The mapping and loop order a layer phase runs with, and why.
+
+    Attributes:
+        mapping: the dataflow's mapping (``None``: the dataflow has no parameters).
+        order: the loop order.
+        traffic: its DRAM traffic.
+        energy_pj: the estimate that chose it: network words through the buffer and over one
+            hop each, plus the DRAM traffic and the buffer accesses it causes [pJ].
+    """
+
+    mapping: object
+    order: str
+    traffic: Traffic
+    energy_pj: float
+
+
+def choose(
     dataflow: AbstractDataflow,
     problem: Problem,
     hw: HardwareConfig,
     table: EnergyTable | None = None,
-) -> tuple[str, Traffic]:
-    """The loop order whose DRAM traffic costs least, and that traffic.
+) -> Choice:
+    """The mapping and loop order with the least estimated energy.
 
-    The order of passes changes neither their cycles nor what happens inside the array, only
-    what the buffer can keep between them; the first order wins ties.
+    The candidates are the mappings the dataflow's own search ranks best on estimated cycles
+    (:meth:`~ecoflow.dataflows.base.AbstractDataflow.candidates`), each in every loop order it
+    offers; what differs between them is the words the networks and the buffer move (the MACs
+    and their scratchpad accesses are the same) and the DRAM traffic, which is measured here on
+    the passes' footprints. Without a table, the fewest DRAM words win. Ties go to the earlier
+    candidate and order.
     """
     sizes = problem_sizes(problem, hw.segment_words, dataflow.zero_free(problem))
-    best: tuple[float, str, Traffic] | None = None
-    for order in dataflow.orders(problem, hw):
-        t = traffic(dataflow.footprints(problem, hw, order), sizes, hw)
-        cost = transfer_energy_pj(t, hw, table)
-        if best is None or cost < best[0]:
-            best = (cost, order, t)
+    on_chip = 0.0
+    if table is not None:
+        e = prices(table, hw.technology_scale)
+        on_chip = e["gbuf"]["read"] + e["noc"]["hop"]
+    best: Choice | None = None
+    for mapping in dataflow.candidates(problem, hw):
+        est = dataflow.estimate(problem, hw, mapping)
+        words = 0 if est is None else est[1]
+        for order in dataflow.orders(problem, hw, mapping):
+            t = traffic(dataflow.footprints(problem, hw, order, mapping), sizes, hw)
+            cost = words * on_chip + transfer_energy_pj(t, hw, table)
+            if best is None or cost < best.energy_pj:
+                best = Choice(mapping, order, t, cost)
     assert best is not None
-    return best[1], best[2]
+    return best
 
 
 def no_reuse_words(fp: Footprints, sizes: RowSizes) -> int:

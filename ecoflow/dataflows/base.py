@@ -606,9 +606,19 @@ class AbstractDataflow(abc.ABC):
 
     @abc.abstractmethod
     def compile(
-        self, problem: Problem, hw: HardwareConfig, *, exhaustive: bool = False
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        *,
+        exhaustive: bool = False,
+        mapping: object = None,
+        order: str | None = None,
     ) -> Schedule:
-        """Compile a problem into passes (distinct ones, or every one when ``exhaustive``)."""
+        """Compile a problem into passes (distinct ones, or every one when ``exhaustive``).
+
+        ``mapping``: one of :meth:`candidates` (default: the dataflow's own choice); ``order``:
+        one of :meth:`orders` (default: the first).
+        """
 
     @abc.abstractmethod
     def pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
@@ -618,15 +628,34 @@ class AbstractDataflow(abc.ABC):
         """Whether the passes read only data words (the buffer then stores no padding zeros)."""
         return False
 
-    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+    def candidates(self, problem: Problem, hw: HardwareConfig) -> list:
+        """Mappings ``compile`` accepts (``mapping=``) for an energy search to compare.
+
+        ``[None]`` for a dataflow without mapping parameters.
+        """
+        return [None]
+
+    def estimate(
+        self, problem: Problem, hw: HardwareConfig, mapping: object = None
+    ) -> tuple[int, int] | None:
+        """``(cycles, network words)`` of a mapping from its shape, or ``None`` if unknown."""
+        return None
+
+    def orders(
+        self, problem: Problem, hw: HardwareConfig, mapping: object = None
+    ) -> tuple[str, ...]:
         """Names of the loop orders ``compile`` accepts (``order=``); the first is the default."""
         return ("default",)
 
     @abc.abstractmethod
     def footprints(
-        self, problem: Problem, hw: HardwareConfig, order: str | None = None
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        order: str | None = None,
+        mapping: object = None,
     ) -> Footprints:
-        """The global-buffer rows of every pass, in a loop order (without building programs)."""
+        """The global-buffer segments of every pass, in a loop order (no programs built)."""
 
     def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
         """The first and the last pass (what reports of network needs look at)."""

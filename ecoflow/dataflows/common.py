@@ -316,13 +316,14 @@ def element_segments(ids: np.ndarray, width: int, seg: int) -> np.ndarray:
 class PlannedDataflow(AbstractDataflow):
     """A dataflow whose passes come from a searched mapping and a plan over it.
 
-    Subclasses set ``search`` (``(DirectConv, hardware) -> mapping``) and ``plan_class``
+    Subclasses set ``shortlist`` (``(DirectConv, hardware, k) -> the k best mappings by the
+    dataflow's estimate``, best first) and ``plan_class``
     (``(DirectConv, mapping, hardware)`` -> an object with ``passes()``, ``spec(pass)``,
     ``footprint(pass)`` and ``ORDERS``: loop orders by name, each a sort key over the passes,
     ``None`` for the order ``passes()`` builds).
     """
 
-    search: ClassVar[Callable]
+    shortlist: ClassVar[Callable]
     plan_class: ClassVar[Callable]
 
     def plan(self, problem: Problem, hw: HardwareConfig, mapping: object = None):
@@ -330,9 +331,20 @@ class PlannedDataflow(AbstractDataflow):
         self.check(problem, hw)
         return _plan(self, problem, hw, mapping)
 
-    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+    def candidates(self, problem: Problem, hw: HardwareConfig) -> list:
+        """The mappings an energy search compares: the best by the dataflow's own estimate."""
+        self.check(problem, hw)
+        return list(_shortlist(self, problem, hw))
+
+    def estimate(self, problem: Problem, hw: HardwareConfig, mapping: object = None):
+        """``(cycles, network words)`` the plan's estimate gives a mapping (no programs)."""
+        return self.plan(problem, hw, mapping).estimate()
+
+    def orders(
+        self, problem: Problem, hw: HardwareConfig, mapping: object = None
+    ) -> tuple[str, ...]:
         """The plan's loop orders that give distinct pass sequences (the first: the default)."""
-        plan = self.plan(problem, hw)
+        plan = self.plan(problem, hw, mapping)
         return distinct_orders({o: self.ordered_passes(plan, o) for o in plan.ORDERS})
 
     def ordered_passes(self, plan, order: str | None = None) -> list:
@@ -387,8 +399,17 @@ def distinct_orders(sequences: dict[str, list]) -> tuple[str, ...]:
     return tuple(kept)
 
 
-@functools.lru_cache(maxsize=4)
+SHORTLIST = 4  # mappings an energy search compares
+
+
+@functools.lru_cache(maxsize=8)
+def _shortlist(dataflow: PlannedDataflow, problem: Problem, hw: HardwareConfig) -> tuple:
+    """The dataflow's best mappings by its estimate (the search runs once per problem)."""
+    return tuple(type(dataflow).shortlist(DirectConv.of(problem), hw, SHORTLIST))
+
+
+@functools.lru_cache(maxsize=16)
 def _plan(dataflow: PlannedDataflow, problem: Problem, hw: HardwareConfig, mapping: object):
-    """One plan per (dataflow, problem, hardware, mapping): the search runs once."""
+    """One plan per (dataflow, problem, hardware, mapping); no mapping: the estimate's best."""
     d = DirectConv.of(problem)
-    return dataflow.plan_class(d, mapping or type(dataflow).search(d, hw), hw)
+    return dataflow.plan_class(d, mapping or _shortlist(dataflow, problem, hw)[0], hw)

@@ -335,9 +335,9 @@ class _Plan:
         return total, words
 
 
-def search(d: DirectConv, hw: HardwareConfig) -> DilatedMapping:
-    """The mapping with the fewest estimated cycles (then network words)."""
-    best, best_cost = None, None
+def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapping]:
+    """The ``k`` mappings with the fewest estimated cycles (then network words), best first."""
+    ranked: list[tuple[tuple[int, int], DilatedMapping]] = []
     es = sorted({e for e in (1, 2, 3, 4, 6, 13) if e <= hw.array.rows})
     ps = sorted({p for p in (1, 2, 3, 4, 6, 8, 12, 24) if p <= d.kg} | {1})
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 24) if q <= d.batch} | {1})
@@ -346,19 +346,19 @@ def search(d: DirectConv, hw: HardwareConfig) -> DilatedMapping:
             continue
         if e > d.Cg * d.problem.padded.axes[0].taps:
             continue
-        cost = _Plan(d, DilatedMapping(e, p, q), hw).estimate()
-        if best_cost is None or cost < best_cost:
-            best, best_cost = DilatedMapping(e, p, q), cost
-    if best is None:
+        m = DilatedMapping(e, p, q)
+        ranked.append((_Plan(d, m, hw).estimate(), m))
+    if not ranked:
         raise CompileError(d.name, "pe.psum_spad_entries", "no dilated mapping fits")
-    return best
+    ranked.sort(key=lambda cm: cm[0])
+    return [m for _, m in ranked[:k]]
 
 
 @register
 class EcoflowDilated(ZeroFreeDataflow):
     """EcoFlow's zero-free dilated convolution (filter gradients)."""
 
-    search = staticmethod(search)
+    shortlist = staticmethod(shortlist)
     plan_class = _Plan
     id = "ecoflow_fgrad"
     description = "EcoFlow dilated convolution without zeros (§4.2)"

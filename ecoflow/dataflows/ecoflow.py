@@ -60,15 +60,29 @@ class Ecoflow(AbstractDataflow):
         """Whether the delegated dataflow reads only data words."""
         return self._for(problem).zero_free(problem)
 
-    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+    def candidates(self, problem: Problem, hw: HardwareConfig) -> list:
+        """The delegated dataflow's candidate mappings."""
+        return self._for(problem).candidates(problem, hw)
+
+    def estimate(self, problem: Problem, hw: HardwareConfig, mapping: object = None):
+        """The delegated dataflow's estimate."""
+        return self._for(problem).estimate(problem, hw, mapping)
+
+    def orders(
+        self, problem: Problem, hw: HardwareConfig, mapping: object = None
+    ) -> tuple[str, ...]:
         """The delegated dataflow's loop orders."""
-        return self._for(problem).orders(problem, hw)
+        return self._for(problem).orders(problem, hw, mapping)
 
     def footprints(
-        self, problem: Problem, hw: HardwareConfig, order: str | None = None
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        order: str | None = None,
+        mapping: object = None,
     ) -> Footprints:
         """The delegated dataflow's pass footprints."""
-        return self._for(problem).footprints(problem, hw, order)
+        return self._for(problem).footprints(problem, hw, order, mapping)
 
     def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
         """The delegated dataflow's first and last passes."""
@@ -80,11 +94,12 @@ class Ecoflow(AbstractDataflow):
         hw: HardwareConfig,
         *,
         exhaustive: bool = False,
+        mapping: object = None,
         order: str | None = None,
     ) -> Schedule:
         """Compile with the delegated dataflow (named in the mapping as ``runs``)."""
         inner = self._for(problem)
-        schedule = inner.compile(problem, hw, exhaustive=exhaustive, order=order)
+        schedule = inner.compile(problem, hw, exhaustive=exhaustive, mapping=mapping, order=order)
         return dataclasses.replace(
             schedule, dataflow=self.id, mapping={"runs": inner.id, **schedule.mapping}
         )

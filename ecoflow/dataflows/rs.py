@@ -439,8 +439,8 @@ class _Plan:
         return int(cost.sum()), int(words)
 
 
-def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
-    """Choose the mapping with the fewest estimated cycles (then fewest GIN words).
+def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[RsMapping]:
+    """The ``k`` mappings with the fewest estimated cycles (then fewest GIN words), best first.
 
     Candidates respect the scratchpads: ``q taps <= ifmap``, ``p q taps <= filter``, ``p <= psum``.
 
@@ -455,7 +455,7 @@ def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
     ew = ceil_div(d.P, n_es)
     fit = min(pe.ifmap_spad_entries, pe.filter_spad_entries)
     taps = ceil_div(d.Sw, ceil_div(d.Sw, fit))  # filter rows wider than a scratchpad: chunks
-    best, best_cost = None, None
+    ranked: list[tuple[tuple[int, int], RsMapping]] = []
     bands = rows // h
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if q <= d.Cg} | {d.Cg}
                 if d.Cg <= 64 else {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64})  # fmt: skip
@@ -472,19 +472,18 @@ def search(d: DirectConv, hw: HardwareConfig) -> RsMapping:
                     if chain > ceil_div(d.Cg, q) * n_rc * ceil_div(d.Sw, taps):
                         break
                     m = RsMapping(h, ew, chain, p, q, n, taps)
-                    cost = _Plan(d, m, hw).estimate()
-                    if best_cost is None or cost < best_cost:
-                        best, best_cost = m, cost
-    if best is None:
+                    ranked.append((_Plan(d, m, hw).estimate(), m))
+    if not ranked:
         raise CompileError(d.name, "pe", "no row-stationary mapping fits the scratchpads")
-    return best
+    ranked.sort(key=lambda cm: cm[0])
+    return [m for _, m in ranked[:k]]
 
 
 @register
 class RowStationary(PlannedDataflow):
     """Eyeriss row stationary on the zero-padded problems."""
 
-    search = staticmethod(search)
+    shortlist = staticmethod(shortlist)
     plan_class = _Plan
     id = "rs"
     description = "Eyeriss row stationary (zero-padded igrad/fgrad)"

@@ -201,7 +201,9 @@ class Systolic(AbstractDataflow):
         plan = _Plan(DirectConv.of(problem), hw)
         return [plan.spec(t) for t in plan.tiles()]
 
-    def orders(self, problem: Problem, hw: HardwareConfig) -> tuple[str, ...]:
+    def orders(
+        self, problem: Problem, hw: HardwareConfig, mapping: object = None
+    ) -> tuple[str, ...]:
         """The loop orders over tiles giving distinct sequences (the first is the default)."""
         plan = _plan(DirectConv.of(problem), hw)
         return distinct_orders({o: self._tiles(plan, o) for o in _Plan.ORDERS})
@@ -215,7 +217,11 @@ class Systolic(AbstractDataflow):
         return tiles if key is None else sorted(tiles, key=key)
 
     def footprints(
-        self, problem: Problem, hw: HardwareConfig, order: str | None = None
+        self,
+        problem: Problem,
+        hw: HardwareConfig,
+        order: str | None = None,
+        mapping: object = None,
     ) -> Footprints:
         """The buffer rows of every tile in a loop order, without building programs."""
         self.check(problem, hw)
@@ -232,9 +238,12 @@ class Systolic(AbstractDataflow):
         hw: HardwareConfig,
         *,
         exhaustive: bool = False,
+        mapping: object = None,
         order: str | None = None,
     ) -> Schedule:
-        """Build the distinct output tiles (or every one) in a loop order."""
+        """Build the distinct output tiles (or every one) in a loop order (no mapping)."""
+        if mapping is not None:
+            raise ValueError("tpu has no mapping parameters")
         self.check(problem, hw)
         d = DirectConv.of(problem)
         plan = _plan(d, hw)

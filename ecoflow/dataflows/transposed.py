@@ -556,8 +556,11 @@ class _Plan:
         return total, words
 
 
-def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
-    """The mapping with the fewest estimated cycles (then network words) that fits the PEs."""
+def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[TransposedMapping]:
+    """The ``k`` mappings that fit the PEs with the fewest estimated cycles, best first.
+
+    Ties in cycles go to fewer network words.
+    """
     rows, cols = hw.array.rows, hw.array.cols
     h, w = d.problem.padded.axes
     nbh = ceil_div(h.out, _block(h))
@@ -584,7 +587,8 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
     # the estimate bounds registers but only approximates the scratchpads: the best candidates
     # are built (first and last pass) until one fits
     last: CompileError | None = None
-    for _, m in ranked[:TRIES]:
+    found: list[TransposedMapping] = []
+    for _, m in ranked[: TRIES + k - 1]:
         plan = _Plan(d, m, hw)
         passes = plan.passes()
         try:
@@ -593,7 +597,11 @@ def search(d: DirectConv, hw: HardwareConfig) -> TransposedMapping:
         except CompileError as err:
             last = err
             continue
-        return m
+        found.append(m)
+        if len(found) == k:
+            break
+    if found:
+        return found
     if last is not None:
         raise last
     raise CompileError(d.name, "pe.psum_spad_entries",
@@ -610,7 +618,7 @@ def unlimited_ids(hw: HardwareConfig) -> HardwareConfig:
 class EcoflowTransposed(ZeroFreeDataflow):
     """EcoFlow's zero-free transposed convolution (input gradients, ``tconv`` forward)."""
 
-    search = staticmethod(search)
+    shortlist = staticmethod(shortlist)
     plan_class = _Plan
     id = "ecoflow_igrad"
     description = "EcoFlow transposed convolution without zeros (§4.1)"

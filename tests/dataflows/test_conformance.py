@@ -19,6 +19,7 @@ from ecoflow.dataflows import get
 from ecoflow.dataflows.rs import RsMapping
 from ecoflow.dataflows.tpu import unlimited_pass_cycles
 from ecoflow.evaluate import combine, run_functional, simulate
+from ecoflow.memory import choose
 from ecoflow.sim.run import run_passes
 from ecoflow.workloads import golden
 from ecoflow.workloads.layer import PHASES, ConvLayer
@@ -143,7 +144,8 @@ def test_default_equals_exhaustive(dataflow: str, layer: ConvLayer, phase: str) 
     problem = layer.problem(phase)
     df = get(dataflow)
     fast = simulate(problem, df, hw)
-    full = get(dataflow).compile(problem, hw, exhaustive=True)
+    pick = choose(df, problem, hw)  # the mapping and loop order simulate runs with
+    full = df.compile(problem, hw, exhaustive=True, mapping=pick.mapping, order=pick.order)
     results, _, _ = run_passes([g.program for g in full.groups], hw)
     slow = combine(full, results, hw, df.ideal_cycles(problem, hw))
     assert fast.distinct_passes <= slow.distinct_passes == slow.passes == fast.passes
