@@ -325,7 +325,7 @@ def layers(
     """Part (b): wall time of the Table 5 layers and phases with pass deduplication."""
     from ecoflow import dataflows as registry
     from ecoflow import evaluate
-    from ecoflow.config import load_hardware
+    from ecoflow.config import load_energy_for, load_hardware
     from ecoflow.dataflows.base import CompileError
     from ecoflow.sim.run import SimulationError
 
@@ -335,6 +335,7 @@ def layers(
         for name in dataflows:
             df = registry.get(name)
             hw = load_hardware(HARDWARE[name])
+            table = load_energy_for(HARDWARE[name], hw)
             for phase in phases:
                 problem = layer.problem(phase)
                 timed = _TimedDataflow(df)
@@ -344,7 +345,7 @@ def layers(
                 }  # fmt: skip
                 start = time.perf_counter()
                 try:
-                    result = evaluate.simulate(problem, timed, hw)  # type: ignore[arg-type]
+                    result = evaluate.simulate(problem, timed, hw, table=table)  # type: ignore[arg-type]
                 except (CompileError, SimulationError) as err:
                     row |= {"error": f"{type(err).__name__}: {err}"}
                 else:
@@ -355,6 +356,11 @@ def layers(
                         "passes": result.passes,
                         "distinct_passes": result.distinct_passes,
                         "utilization": result.utilization,
+                        "energy_pj": result.energy_pj,
+                        "power_mw": result.power_mw,
+                        "dram_bytes": result.dram_bytes,
+                        "gbuf_bytes": result.gbuf_bytes,
+                        "mapping": result.mapping,
                     }
                 row["compile_s"] = timed.compile_s
                 row["total_s"] = time.perf_counter() - start
