@@ -282,6 +282,29 @@ class Fig3Config(_Model):
     variants: list[Literal["base", "opt"]] = Field(default_factory=lambda: ["base", "opt"])
 
 
+class RunConfig(_Model):
+    """One dataflow on one hardware."""
+
+    dataflow: Literal["rs", "tpu", "ecoflow", "ganax"] = Field(description="dataflow id")
+    hardware: Name = Field(description="file stem in config/hardware/")
+
+
+class SimulateConfig(_Model):
+    """Which layers and phases the simulation stage runs."""
+
+    networks: list[Name] | None = Field(
+        None, description="networks to simulate (default: every network of the experiment)"
+    )
+    layers: Literal["all", "paper"] | list[Name] = Field(
+        "all",
+        description="all: every convolution; paper: the layers Tables 5 and 7 name; or a list "
+        "of layer names",
+    )
+    phases: list[Literal["forward", "igrad", "fgrad"]] = Field(
+        default_factory=lambda: ["forward", "igrad", "fgrad"], description="training phases"
+    )
+
+
 class ExperimentConfig(_Model):
     """What the workflow runs (``config/config.yaml``)."""
 
@@ -293,8 +316,10 @@ class ExperimentConfig(_Model):
     layer_source: Literal["zoo", "builder"] = Field(
         "zoo", description="zoo: Keras applications where they have the network, else builders"
     )
-    hardware: list[Name] = Field(default_factory=list, description="files in config/hardware/")
-    dataflows: list[Literal["rs", "tpu", "ecoflow", "ganax"]] = Field(default_factory=list)
+    runs: list[RunConfig] = Field(
+        default_factory=list, description="dataflow and hardware pairs to simulate"
+    )
+    simulate: SimulateConfig = SimulateConfig()
     fig3: Fig3Config = Fig3Config()
 
     @field_validator("networks")
@@ -304,6 +329,13 @@ class ExperimentConfig(_Model):
         if unknown:
             raise ValueError(f"unknown network(s) {unknown}; known: {list(NETWORKS)}")
         return names
+
+    @model_validator(mode="after")
+    def _simulated_networks_have_tables(self) -> ExperimentConfig:
+        missing = [n for n in self.simulate.networks or [] if n not in self.networks]
+        if missing:
+            raise ValueError(f"[simulate.networks] {missing} are not in networks")
+        return self
 
 
 # ---- loading ------------------------------------------------------------------------------

@@ -14,11 +14,26 @@ class Variable:
 
 
 VARIABLES: dict[str, Variable] = {
-    "macs": Variable("MAC", "multiplications of the zero-padded mapping"),
+    "macs": Variable(
+        "MAC", "multiplications scheduled (of the zero-padded mapping for padded dataflows)"
+    ),
     "zero_macs": Variable("MAC", "multiplications with a padding zero operand"),
     "inner_zero_macs": Variable("MAC", "multiplications by an inserted (inner) zero"),
     "outer_zero_macs": Variable("MAC", "multiplications by a border (outer) zero"),
     "zero_fraction": Variable("1", "share of multiplications by padding zeros"),
+    "cycles": Variable("cycles", "execution time, DRAM time between passes included"),
+    "ideal_cycles": Variable("cycles", "scheduled MACs spread over every PE"),
+    "time_ms": Variable("ms", "execution time"),
+    "utilization": Variable("1", "MACs over cycles times PEs"),
+    "power_mw": Variable("mW", "average power"),
+    "dram_bytes": Variable("B", "bytes read from and written to DRAM"),
+    "gbuf_bytes": Variable("B", "bytes read from and written to the global buffer"),
+    "passes": Variable("1", "processing passes"),
+    "energy_pj": Variable("pJ", "energy"),
+    "counts": Variable("1", "events (words, operations; DRAM in bytes)"),
+    "stall_cycles": Variable("cycles", "stalls (PE-cycles for PE causes)"),
+    "speedup": Variable("1", "speedup over tpu"),
+    "energy_saving": Variable("1", "energy saving over tpu"),
 }
 
 

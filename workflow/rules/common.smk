@@ -8,12 +8,21 @@ min_version("9.0")
 validate(config, "../schemas/config.schema.json")
 
 NETWORKS = config["networks"]
+RUNS = config["runs"]
+SIM_NETWORKS = config["simulate"].get("networks") or NETWORKS
+SIM_OUTPUTS = [
+    f"results/sim/{network}/{run['hardware']}/{run['dataflow']}.nc"
+    for network in SIM_NETWORKS
+    for run in RUNS
+]
 # The package's environment, for users who run with --software-deployment-method conda.
 ENV = "../../environment.yml"
 
 
 wildcard_constraints:
     network="|".join(NETWORKS),
+    dataflow="|".join(sorted({r["dataflow"] for r in RUNS}) or ["none"]),
+    hardware="[A-Za-z0-9_.-]+",
     ext="png|pdf",
 
 

@@ -1,0 +1,95 @@
+"""Whole networks on one dataflow and hardware: every selected layer and training phase.
+
+:func:`simulate_network` reads a network's layer table (``results/layers/{network}.csv`` in the
+workflow, or the shipped one), simulates each selected layer in each phase with
+:func:`ecoflow.evaluate.simulate` (mapping and loop order of least estimated energy, energy from
+the hardware's table) and returns the results as one Dataset
+(:func:`ecoflow.analysis.dataset.sim_dataset`). Layers of one shape (ResNet's repeated blocks,
+the same layer in both variants) are simulated once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import xarray as xr
+
+from ecoflow.analysis.dataset import sim_dataset
+from ecoflow.config import load_energy_for, load_hardware
+from ecoflow.dataflows import get
+from ecoflow.evaluate import LayerResult, simulate
+from ecoflow.workloads import networks
+from ecoflow.workloads.layer import ConvLayer
+
+log = logging.getLogger(__name__)
+
+
+def select(
+    table: dict[str, list[tuple[ConvLayer, str]]],
+    variants: Sequence[str],
+    which: str | Sequence[str],
+) -> list[tuple[str, ConvLayer, str]]:
+    """The ``(variant, layer, paper label)`` rows to simulate.
+
+    Args:
+        table: a parsed layer table (:func:`ecoflow.workloads.networks.parse_table`).
+        variants: variants to keep.
+        which: ``all``, ``paper`` (layers with a paper label) or layer names.
+    """
+    rows = []
+    for variant in variants:
+        for layer, label in table.get(variant, []):
+            if (
+                which == "all"
+                or (which == "paper" and label)
+                or (not isinstance(which, str) and layer.name in which)
+            ):
+                rows.append((variant, layer, label))
+    return rows
+
+
+def simulate_network(
+    layer_table: str | Path,
+    network: str,
+    variants: Sequence[str],
+    dataflow: str,
+    hardware_file: str | Path,
+    which: str | Sequence[str] = "all",
+    phases: Sequence[str] = ("forward", "igrad", "fgrad"),
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Simulate the selected layers of a network in each phase; the results as a Dataset.
+
+    Raises:
+        CompileError: a layer the dataflow cannot map (the message names it).
+        ValueError: nothing selected.
+    """
+    text = Path(layer_table).read_text()
+    rows = select(networks.parse_table(text, str(layer_table)), variants, which)
+    if not rows:
+        raise ValueError(f"{layer_table}: no layer of {network} selected by {which!r}")
+    hw = load_hardware(hardware_file)
+    table = load_energy_for(hardware_file, hw)
+    df = get(dataflow)
+    done: dict[tuple[ConvLayer, str], LayerResult] = {}
+    records = []
+    todo = [(v, layer, label, phase) for v, layer, label in rows for phase in phases]
+    for i, (variant, layer, label, phase) in enumerate(todo):
+        key = (layer.replace(name=""), phase)
+        if key not in done:
+            done[key] = simulate(layer.problem(phase), df, hw, table=table)
+            log.info("%s %s %s %s: %d cycles (%d/%d)", network, variant, layer.name, phase,
+                     done[key].cycles, i + 1, len(todo))  # fmt: skip
+        if progress is not None:
+            progress(i + 1, len(todo))
+        records.append((variant, layer, label, phase, done[key]))
+    provenance = {
+        "hardware_file": Path(hardware_file).name,
+        "hardware_sha256": hashlib.sha256(Path(hardware_file).read_bytes()).hexdigest(),
+        "energy_table": table.name,
+        "layer_table_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+    return sim_dataset(network, dataflow, hw.name, records, provenance)

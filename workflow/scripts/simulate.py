@@ -1,0 +1,20 @@
+"""Simulate every selected layer and phase of one network on one dataflow and hardware."""
+
+import logging
+
+from ecoflow.analysis.io import write_dataset
+from ecoflow.experiments import simulate_network
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
+w = snakemake.wildcards
+ds = simulate_network(
+    snakemake.input.layers,
+    w.network,
+    snakemake.params.variants,
+    w.dataflow,
+    snakemake.input.hardware,
+    snakemake.params.layers,
+    snakemake.params.phases,
+)
+write_dataset(ds, snakemake.output[0])
+logging.info("wrote %s", snakemake.output[0])
