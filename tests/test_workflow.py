@@ -17,12 +17,21 @@ OUTPUTS = [
     "results/zeros.nc",
     "figures/fig3_zero_fraction.png",
     "figures/fig3_zero_fraction.pdf",
+    "results/sim/mobilenet/eyeriss_13x15/rs.nc",
+    "results/sim/mobilenet/ecoflow_13x15/ecoflow.nc",
+    "results/summary.nc",
+    "results/tables/layers.csv",
+    "results/tables/table6_end_to_end.md",
+    "figures/fig9_igrad_speedup.png",
+    "figures/fig10_fgrad_speedup.pdf",
+    "figures/fig11_energy.png",
 ]
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def _snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
-    cmd = [str(SNAKEMAKE), "--cores", "2", "--configfile", ".test/config/config.yaml", *args]
+    cmd = [str(SNAKEMAKE), *args, "--cores", str(cores), "--configfile",
+           ".test/config/config.yaml"]  # fmt: skip
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env, check=False)
 
 
@@ -57,12 +66,64 @@ def test_outputs_exist_and_dataset_has_units(workdir: Path) -> None:
 
 
 @pytest.mark.slow
+def test_summary_has_every_variable_with_units(workdir: Path) -> None:
+    from ecoflow.analysis.dataset import SIM_DIMS
+    from ecoflow.analysis.io import read_dataset
+
+    ds = read_dataset(workdir / "results/summary.nc")
+    assert set(SIM_DIMS) | {"level", "action", "stall_cause"} <= set(ds.dims)
+    for name in ("cycles", "time_ms", "macs", "zero_macs", "utilization", "counts",
+                 "energy_pj", "power_mw", "dram_bytes", "gbuf_bytes", "stall_cycles"):  # fmt: skip
+        assert ds[name].attrs["units"] and ds[name].attrs["long_name"], name
+    for coord in ("C", "H", "W", "K", "R", "S", "P", "Q", "paper_label"):
+        assert coord in ds.coords, coord
+    assert set(ds["dataflow"].values) == {"rs", "tpu", "ecoflow"}
+    where = {"network": "mobilenet", "variant": "base", "layer": "conv_dw_12", "phase": "igrad",
+             "dataflow": "ecoflow", "hardware": "ecoflow_13x15"}  # fmt: skip
+    cycles = ds["cycles"].sel(where)
+    assert float(cycles) > 0
+    assert "wall" not in str(ds.attrs) and "date" not in str(ds.attrs).lower()
+
+
+@pytest.mark.slow
+def test_editing_a_hardware_file_replans_only_its_jobs(workdir: Path) -> None:
+    hw = workdir / "config/hardware/tpu_13x15.yaml"
+    original = hw.read_text()
+    hw.write_text(original + "# edited\n")  # Snakemake ignores a new mtime on equal content
+    try:
+        plan = _snakemake(workdir, "-n")
+        text = plan.stdout + plan.stderr
+        assert plan.returncode == 0, text
+        # one simulation job, tpu's; then what merges and plots it; nothing upstream
+        assert text.count("rule simulate:") == 1
+        assert "output: results/sim/mobilenet/tpu_13x15/tpu.nc" in text
+        assert "rule summary:" in text
+        assert "rule layer_table:" not in text and "rule fig3:" not in text
+    finally:
+        hw.write_text(original)
+    assert _snakemake(workdir).returncode == 0  # back to the original results
+
+
+@pytest.mark.slow
+def test_results_do_not_depend_on_the_number_of_cores(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory, root: Path
+) -> None:
+    other = tmp_path_factory.mktemp("one_core")
+    _copy(root, other)
+    assert _snakemake(other, cores=1).returncode == 0
+    for out in ("results/summary.nc", "results/tables/table6_end_to_end.csv",
+                "figures/fig11_energy.pdf"):  # fmt: skip
+        assert (other / out).read_bytes() == (workdir / out).read_bytes(), out
+
+
+@pytest.mark.slow
 def test_second_run_is_a_no_op_and_byte_identical(workdir: Path) -> None:
     before = {out: (workdir / out).read_bytes() for out in OUTPUTS}
     proc = _snakemake(workdir, "-n")
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
-    for out in ("results/zeros.nc", "figures/fig3_zero_fraction.pdf"):
+    for out in ("results/zeros.nc", "figures/fig3_zero_fraction.pdf", "results/summary.nc",
+                "results/sim/mobilenet/eyeriss_13x15/rs.nc"):  # fmt: skip
         (workdir / out).unlink()
     assert _snakemake(workdir).returncode == 0
     for out, data in before.items():

@@ -13,10 +13,14 @@ from ecoflow.io import temporary_sibling
 
 
 def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a Dataset to netCDF through a temporary file."""
+    """Write a Dataset to netCDF through a temporary file.
+
+    Encodings a Dataset inherited from the files it was read from are dropped (a merged
+    coordinate would otherwise keep the first file's string width).
+    """
     tmp = temporary_sibling(path)
     try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        ds.drop_encoding().to_netcdf(tmp, engine="h5netcdf")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

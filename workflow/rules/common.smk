@@ -31,3 +31,11 @@ def layer_source(wildcards):
     if config["layer_source"] == "zoo" and wildcards.network in ZOO:
         return "zoo"
     return "builder"
+
+
+def energy_table(wildcards):
+    """The energy table the hardware file names (editing it re-runs the jobs that use it)."""
+    from ecoflow.config import energy_table_path, load_hardware
+
+    hw_file = f"config/hardware/{wildcards.hardware}.yaml"
+    return str(energy_table_path(hw_file, load_hardware(hw_file)))

@@ -1,14 +1,6 @@
 # Stage 2: cycle-level simulation, one job per (network, hardware, dataflow), and the merge.
 
 
-def energy_table(wildcards):
-    """The energy table the hardware file names (editing it re-runs the jobs that use it)."""
-    from ecoflow.config import energy_table_path, load_hardware
-
-    hw_file = f"config/hardware/{wildcards.hardware}.yaml"
-    return str(energy_table_path(hw_file, load_hardware(hw_file)))
-
-
 rule simulate:
     input:
         layers="results/layers/{network}.csv",

@@ -1,0 +1,88 @@
+"""Figures 9, 10 and 11: input- and filter-gradient speedup over TPU, and energy breakdown.
+
+Each function takes the table of :func:`ecoflow.analysis.compare.layer_table` (built from the
+merged Dataset) and returns a figure.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ecoflow.analysis.compare import BASELINE
+from ecoflow.analysis.dataset import LEVELS
+from ecoflow.analysis.variables import label
+from ecoflow.plots.style import theme
+
+TITLES = {
+    "igrad": "Fig. 9: input-gradient speedup, normalised to tpu (tpu time in ms on its bars)",
+    "fgrad": "Fig. 10: filter-gradient speedup, normalised to tpu (tpu time in ms on its bars)",
+}
+
+
+def speedup(table: pd.DataFrame, phase: str) -> plt.Figure:
+    """Speedup over ``tpu`` of each dataflow per layer (log scale), ``tpu`` time on its bars."""
+    theme()
+    df = table[table["phase"] == phase]
+    order = list(dict.fromkeys(df["tag"]))
+    hue = list(dict.fromkeys(df["dataflow"]))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(order) + 2), 3.6), constrained_layout=True)
+    sns.barplot(df, x="tag", y="speedup", hue="dataflow", order=order, hue_order=hue, ax=ax)
+    ax.set_yscale("log")
+    ax.axhline(1, color="0.3", lw=0.8)
+    base = df[df["dataflow"] == BASELINE].set_index("tag")["time_ms"]
+    bars = ax.containers[hue.index(BASELINE)] if BASELINE in hue else []
+    for bar, tag in zip(bars, order, strict=False):
+        ax.annotate(f"{base[tag]:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=6, rotation=90)  # fmt: skip
+    top = float(np.nanmax(df["speedup"])) if len(df) else 1.0
+    ax.set_ylim(min(0.1, float(np.nanmin(df["speedup"])) / 2) if len(df) else 0.1, top * 4)
+    ax.set_xlabel("")
+    ax.set_ylabel(label("speedup"))
+    ax.tick_params(axis="x", labelrotation=50, labelsize=7)
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
+    ax.set_title(TITLES.get(phase, phase), loc="left", fontsize=9)
+    return fig
+
+
+def energy_breakdown(table: pd.DataFrame, phases: tuple[str, ...] = ("igrad", "fgrad")):
+    """Fig. 11: energy by level (DRAM, GBUFF, SPAD, ALU, NoC) per layer and dataflow.
+
+    Bars are normalised to the ``tpu`` total of their layer and phase; ``tpu``'s energy in uJ
+    is written on its bar.
+    """
+    theme()
+    fig, axes = plt.subplots(len(phases), 1, figsize=(11, 3.2 * len(phases)), squeeze=False,
+                             constrained_layout=True)  # fmt: skip
+    colors = dict(zip(LEVELS, sns.color_palette("colorblind", len(LEVELS)), strict=True))
+    for ax, phase in zip(axes[:, 0], phases, strict=True):
+        df = table[table["phase"] == phase]
+        tags = list(dict.fromkeys(df["tag"]))
+        flows = list(dict.fromkeys(df["dataflow"]))
+        width = 0.8 / max(1, len(flows))
+        for i, tag in enumerate(tags):
+            rows = df[df["tag"] == tag].set_index("dataflow")
+            ref = float(rows.loc[BASELINE, "energy_pj"]) if BASELINE in rows.index else np.nan
+            for j, flow in enumerate(flows):
+                if flow not in rows.index:
+                    continue
+                x = i + (j - (len(flows) - 1) / 2) * width
+                bottom = 0.0
+                for level in LEVELS:
+                    h = float(rows.loc[flow, f"energy_{level}_pj"]) / ref
+                    ax.bar(x, h, width * 0.95, bottom=bottom, color=colors[level],
+                           label=level if (i, j) == (0, 0) else None)  # fmt: skip
+                    bottom += h
+                ax.text(x, bottom, flow, ha="center", va="bottom", fontsize=5, rotation=90)
+                if flow == BASELINE:
+                    ax.text(x, -0.02, f"{ref / 1e6:.0f}", ha="center", va="top", fontsize=5)
+        ax.set_xticks(range(len(tags)), tags, rotation=50, ha="right", fontsize=7)
+        ax.set_ylabel(f"energy / {BASELINE} energy [1]")
+        ax.set_title(f"{phase}: energy by level, normalised to {BASELINE} (its energy in uJ "
+                     "below its bar)", loc="left", fontsize=9)  # fmt: skip
+        ax.legend(fontsize=7, ncols=len(LEVELS), loc="upper right")
+    fig.suptitle("Fig. 11: energy breakdown of the evaluated layers")
+    return fig
