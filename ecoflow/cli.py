@@ -551,27 +551,14 @@ def noc(
     df, hw = _dataflow_and_hardware(dataflow, hardware)
     layers = _layers(network, variant, batch, Source.shipped)
     labels = networks.PAPER_LABELS.get(network, {})
-    rows: list[dict[str, object]] = []
-    seen: dict[tuple, nocs.NocNeeds] = {}  # layers of one shape need the same
-    with _LazyProgress(f"{network} NoC needs") as bar:
-        todo = [(layer, phase) for layer in layers for phase in wanted]
-        for done, (layer, phase) in enumerate(todo):
-            bar.update(done, len(todo))
-            problem = layer.problem(phase)
-            shape = (layer.replace(name=""), phase)
-            try:
-                needs = seen.get(shape) or nocs.requirements(problem, df, hw)
-            except CompileError as err:
-                fail(str(err))
-            seen[shape] = needs
-            runs = getattr(df, "_for", lambda _: df)(problem).id
-            rows.append({"layer": layer.name, "paper_label": labels.get(layer.name, ""),
-                         "phase": phase, "runs": runs, **needs.to_dict()})  # fmt: skip
+    try:
+        with _LazyProgress(f"{network} NoC needs") as bar:
+            rows = nocs.network_table(layers, labels, df, hw, wanted, progress=bar.update)
+    except CompileError as err:
+        fail(str(err))
     if not rows:
         fail(f"--phases: nothing to report for {network}")
-    top = {k: max(int(r[k]) for r in rows) for k in nocs.NocNeeds.__dataclass_fields__}
-    rows.append({"layer": "network maximum", "paper_label": "", "phase": ",".join(wanted),
-                 "runs": dataflow, **top})  # fmt: skip
+    top = rows[-1]
     gin = hw.noc.gin
     fits = top["row_ids"] <= gin.row_ids_per_xbus and top["col_ids"] <= gin.column_ids_per_pe
     title = (
@@ -610,16 +597,7 @@ def validate_eyeriss(
             rows = eyeriss.run(batch, hardware, progress=bar.update)
     except CompileError as err:
         fail(str(err))
-    out: list[dict[str, object]] = []
-    for row in rows:
-        for metric in eyeriss.METRICS:
-            err_chip, err_sasim = row.error(metric, "chip"), row.error(metric, "sasim")
-            out.append({
-                "layer": row.layer, "metric": metric, "ours": round(row.ours[metric], 3),
-                "chip": row.chip[metric], "sasim": row.sasim[metric],
-                "error_vs_chip": None if err_chip is None else round(err_chip, 4),
-                "error_vs_sasim": None if err_sasim is None else round(err_sasim, 4),
-            })  # fmt: skip
+    out = eyeriss.table(rows)
     title = (f"AlexNet inference, batch {batch}, rs on {hardware.stem} beside Table 2 "
              "(chip: Eyeriss JSSC 2017; sasim: the EcoFlow paper's simulator; errors: ours / "
              "theirs - 1)")  # fmt: skip

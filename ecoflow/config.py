@@ -305,6 +305,21 @@ class SimulateConfig(_Model):
     )
 
 
+class EyerissConfig(_Model):
+    """Table 2: the Eyeriss chip validation."""
+
+    batch: PosInt = Field(4, description="images per batch (the chip was measured at 4)")
+
+
+class NocTableConfig(_Model):
+    """The §4.4 table of multicast IDs and bus widths."""
+
+    networks: list[Name] = Field(
+        default_factory=lambda: ["alexnet", "resnet50"], description="§4.4 sizes them for these"
+    )
+    layers: Literal["all", "paper"] | list[Name] = Field("all", description="layers analysed")
+
+
 class ExperimentConfig(_Model):
     """What the workflow runs (``config/config.yaml``)."""
 
@@ -320,6 +335,8 @@ class ExperimentConfig(_Model):
         default_factory=list, description="dataflow and hardware pairs to simulate"
     )
     simulate: SimulateConfig = SimulateConfig()
+    eyeriss: EyerissConfig = EyerissConfig()
+    noc: NocTableConfig = NocTableConfig()
     fig3: Fig3Config = Fig3Config()
 
     @field_validator("networks")
@@ -332,9 +349,11 @@ class ExperimentConfig(_Model):
 
     @model_validator(mode="after")
     def _simulated_networks_have_tables(self) -> ExperimentConfig:
-        missing = [n for n in self.simulate.networks or [] if n not in self.networks]
-        if missing:
-            raise ValueError(f"[simulate.networks] {missing} are not in networks")
+        for key, names in (("simulate.networks", self.simulate.networks or []),
+                           ("noc.networks", self.noc.networks)):  # fmt: skip
+            missing = [n for n in names if n not in self.networks]
+            if missing:
+                raise ValueError(f"[{key}] {missing} are not in networks")
         return self
 
 

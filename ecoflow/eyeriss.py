@@ -110,3 +110,18 @@ def run(
             )
         )
     return rows
+
+
+def table(rows: list[Row]) -> list[dict[str, object]]:
+    """Table 2 as records: layer, metric, ours, chip, sasim and the relative errors."""
+    out: list[dict[str, object]] = []
+    for row in rows:
+        for metric in METRICS:
+            err_chip, err_sasim = row.error(metric, "chip"), row.error(metric, "sasim")
+            out.append({
+                "layer": row.layer, "metric": metric, "ours": round(row.ours[metric], 3),
+                "chip": row.chip[metric], "sasim": row.sasim[metric],
+                "error_vs_chip": None if err_chip is None else round(err_chip, 4),
+                "error_vs_sasim": None if err_sasim is None else round(err_sasim, 4),
+            })  # fmt: skip
+    return out

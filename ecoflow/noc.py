@@ -16,11 +16,12 @@ windows, which need fewer; the report shows what the compiled passes use.)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import AbstractDataflow, PassSpec
-from ecoflow.workloads.layer import Problem
+from ecoflow.workloads.layer import ConvLayer, Problem
 
 UNLIMITED_IDS = 64
 
@@ -99,3 +100,36 @@ def requirements(problem: Problem, dataflow: AbstractDataflow, hw: HardwareConfi
     specs = dataflow.sample_pass_specs(problem, hw)
     needs = [_needs(s, hw.word_bits) for s in specs]
     return NocNeeds(*(max(getattr(n, f) for n in needs) for f in NocNeeds.__dataclass_fields__))
+
+
+def network_table(
+    layers: Sequence[ConvLayer],
+    labels: dict[str, str],
+    dataflow: AbstractDataflow,
+    hw: HardwareConfig,
+    phases: Sequence[str] = ("igrad", "fgrad"),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, object]]:
+    """Per layer and phase what the networks need, then the network maximum (last row).
+
+    Layers of one shape are analysed once. Rows: ``layer paper_label phase runs`` and the
+    fields of :class:`NocNeeds`.
+    """
+    rows: list[dict[str, object]] = []
+    seen: dict[tuple, NocNeeds] = {}
+    todo = [(layer, phase) for layer in layers for phase in phases]
+    for done, (layer, phase) in enumerate(todo):
+        if progress is not None:
+            progress(done, len(todo))
+        problem = layer.problem(phase)
+        shape = (layer.replace(name=""), phase)
+        needs = seen.get(shape) or requirements(problem, dataflow, hw)
+        seen[shape] = needs
+        runs = getattr(dataflow, "_for", lambda _: dataflow)(problem).id
+        rows.append({"layer": layer.name, "paper_label": labels.get(layer.name, ""),
+                     "phase": phase, "runs": runs, **needs.to_dict()})  # fmt: skip
+    if rows:
+        top = {k: max(int(r[k]) for r in rows) for k in NocNeeds.__dataclass_fields__}
+        rows.append({"layer": "network maximum", "paper_label": "", "phase": ",".join(phases),
+                     "runs": dataflow.id, **top})  # fmt: skip
+    return rows

@@ -25,6 +25,10 @@ OUTPUTS = [
     "figures/fig9_igrad_speedup.png",
     "figures/fig10_fgrad_speedup.pdf",
     "figures/fig11_energy.png",
+    "results/tables/table2_eyeriss.md",
+    "results/tables/noc_ids.md",
+    "results/tables/paper_comparison.md",
+    "figures/paper_comparison.png",
 ]
 
 
@@ -37,7 +41,7 @@ def _snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.Complete
 
 def _copy(root: Path, target: Path) -> None:
     """The files a workflow run reads: the workflow, its configs and the environment file."""
-    for part in ("workflow", "config", ".test"):
+    for part in ("workflow", "config", ".test", "reference"):
         shutil.copytree(root / part, target / part)
     shutil.copy(root / "environment.yml", target / "environment.yml")
 

@@ -86,3 +86,25 @@ def energy_breakdown(table: pd.DataFrame, phases: tuple[str, ...] = ("igrad", "f
         ax.legend(fontsize=7, ncols=len(LEVELS), loc="upper right")
     fig.suptitle("Fig. 11: energy breakdown of the evaluated layers")
     return fig
+
+
+def paper_comparison(table: pd.DataFrame) -> plt.Figure:
+    """Ours over the paper's, one dot per published quantity (log scale; 1 is agreement)."""
+    theme()
+    df = table.dropna(subset=["ratio"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.22 * len(df) + 1.5), constrained_layout=True)
+    sources = list(dict.fromkeys(df["source"]))
+    palette = dict(zip(sources, sns.color_palette("colorblind", len(sources)), strict=False))
+    for i, row in df.iterrows():
+        ax.plot(row["ratio"], i, "o", color=palette[row["source"]], ms=4)
+    ax.set_yticks(range(len(df)), df["quantity"], fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1, color="0.3", lw=0.8)
+    for edge in (0.75, 1.25):
+        ax.axvline(edge, color="0.6", lw=0.6, ls="--")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=palette[s], label=s) for s in sources]
+    ax.legend(handles=handles, fontsize=6, loc="lower right")
+    ax.set_xlabel("ours / paper [1] (dashed: 25% either way)")
+    ax.set_title("Every reproduced number beside the paper's", loc="left", fontsize=9)
+    return fig

@@ -9,7 +9,7 @@ from ecoflow.plots.training import energy_breakdown, speedup
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
 table = pd.read_csv(snakemake.input[0])
-figure = snakemake.wildcards.figure
+figure = snakemake.params.figure
 if figure == "fig11_energy":
     fig = energy_breakdown(table)
 else:

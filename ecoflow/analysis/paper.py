@@ -1,0 +1,134 @@
+"""Every reproduced number beside the paper's (``reference/ecoflow_paper.yaml``), with the ratio.
+
+:func:`comparison` gathers, from the workflow's tables, the figures the paper publishes: the
+per-layer speedups of §6.2.1, the maximum energy savings of §6.2.2, Table 6, Table 2, the
+multicast IDs of §4.4 and the Fig. 3 claim. Quantities the run did not produce (a network not
+simulated, a layer not selected) are left out, not guessed. ``ratio`` is ours / paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+NETWORK_NAMES = {"AlexNet": "alexnet", "ResNet-50": "resnet50", "ShuffleNet": "shufflenet",
+                 "Inception": "inception_v3", "Xception": "xception",
+                 "MobileNet": "mobilenet"}  # fmt: skip
+TABLE6_DATAFLOWS = {"Eyeriss": "rs", "EcoFlow": "ecoflow"}
+# §6.2.1: the layers whose speedups the text quotes, as (network, variant, paper label)
+SPEEDUP_LAYERS = {
+    "resnet50_CONV3": ("resnet50", "base", "CONV3"),
+    "alexnet_CONV1": ("alexnet", "base", "CONV1"),
+    "alexnet_opt_CONV1": ("alexnet", "opt", "CONV1"),
+}
+APPROXIMATE = {"close to 4x": (4.0, "about"), "more than 3x": (3.0, "at least")}
+
+
+def _row(quantity: str, source: str, paper: float, ours: float, note: str = "") -> dict:
+    return {"quantity": quantity, "source": source, "paper": paper, "ours": ours,
+            "ratio": ours / paper if paper else np.nan, "note": note}  # fmt: skip
+
+
+def _speedups(layers: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
+    rows = []
+    for phase, figure in (("igrad", "Fig. 9"), ("fgrad", "Fig. 10")):
+        quoted = {k: v for group in ref[phase].values() if isinstance(group, dict)
+                  for k, v in group.items()}  # fmt: skip
+        for key, value in quoted.items():
+            network, variant, label = SPEEDUP_LAYERS[key]
+            tag = f"{network} {'o-' if variant == 'opt' else ''}{label}"
+            hit = layers[(layers["tag"] == tag) & (layers["phase"] == phase)
+                         & (layers["dataflow"] == "ecoflow")]  # fmt: skip
+            if hit.empty:
+                continue
+            paper, note = APPROXIMATE.get(value, (float(value), ""))
+            rows.append(_row(f"{phase} speedup over tpu, {tag}", f"§6.2.1, {figure}", paper,
+                             float(hit["speedup"].iloc[0]), note))  # fmt: skip
+    energy = ref["energy"]
+    for phase, key in (("igrad", "igrad_max_saving_vs_tpu"), ("fgrad", "fgrad_max_saving")):
+        hit = layers[(layers["phase"] == phase) & (layers["dataflow"] == "ecoflow")]
+        if hit.empty:
+            continue
+        value = energy[key]
+        paper = float(next(iter(value.values()))) if isinstance(value, dict) else float(value)
+        best = hit.loc[hit["energy_saving"].idxmax()]
+        rows.append(_row(f"{phase} largest energy saving over tpu", "§6.2.2, Fig. 11", paper,
+                         float(best["energy_saving"]), f"ours at {best['tag']}"))  # fmt: skip
+    return rows
+
+
+def _table6(e2e: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
+    rows = []
+    for metric in ("speedup", "energy_saving"):
+        for name, by_df in ref[metric].items():
+            network = NETWORK_NAMES[name]
+            for paper_df, df in TABLE6_DATAFLOWS.items():
+                for variant in ("base", "opt"):
+                    hit = e2e[(e2e["network"] == network) & (e2e["dataflow"] == df)
+                              & (e2e["variant"] == variant)]  # fmt: skip
+                    if hit.empty:
+                        continue
+                    rows.append(_row(f"end-to-end {metric.replace('_', ' ')}, {name}, "
+                                     f"{paper_df} ({variant})", "Table 6",
+                                     float(by_df[paper_df]), float(hit[metric].iloc[0]),
+                                     f"{int(hit['layers'].iloc[0])} layers"))  # fmt: skip
+    return rows
+
+
+def _table2(t2: pd.DataFrame) -> list[dict]:
+    return [
+        _row(f"Eyeriss {r.layer} {r.metric}", "Table 2 (chip)", float(r.chip), float(r.ours))
+        for r in t2.itertuples()
+    ]
+
+
+def _noc(noc: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
+    rows = []
+    for network in ("alexnet", "resnet50"):
+        top = noc[(noc["network"] == network) & (noc["layer"] == "network maximum")]
+        if top.empty:
+            continue
+        want = ref[network]
+        rows.append(_row(f"{network} row IDs per X-bus", "§4.4", want["row_ids_per_bus"],
+                         float(top["row_ids"].iloc[0])))  # fmt: skip
+        rows.append(_row(f"{network} bits per row ID", "§4.4", want["bits_per_id"],
+                         float(top["row_bits"].iloc[0])))  # fmt: skip
+    return rows
+
+
+def _fig3(zeros: xr.Dataset) -> list[dict]:
+    """The least zero share of stride-2 layers' igrad and fgrad (the paper: more than 70%)."""
+    z = zeros["zero_fraction"].sel(phase=["igrad", "fgrad"])
+    stride2 = (zeros["stride_h"] == 2) | (zeros["stride_w"] == 2)
+    least = float(z.where(stride2).min())
+    if np.isnan(least):
+        return []
+    return [_row("least zero share, stride-2 layers, igrad and fgrad", "§3.1, Fig. 3", 0.70,
+                 least, "paper: more than 70%")]  # fmt: skip
+
+
+def comparison(
+    ref: Mapping[str, Any],
+    layers: pd.DataFrame | None = None,
+    e2e: pd.DataFrame | None = None,
+    table2: pd.DataFrame | None = None,
+    noc: pd.DataFrame | None = None,
+    zeros: xr.Dataset | None = None,
+) -> pd.DataFrame:
+    """The paper's published figures beside ours: ``quantity source paper ours ratio note``."""
+    rows: list[dict] = []
+    if zeros is not None:
+        rows += _fig3(zeros)
+    if noc is not None:
+        rows += _noc(noc, ref["noc_multicast_ids"])
+    if table2 is not None:
+        rows += _table2(table2)
+    if layers is not None:
+        rows += _speedups(layers, ref["per_layer_speedups_sec6_2"])
+    if e2e is not None:
+        rows += _table6(e2e, ref["cnn_end_to_end_table6"])
+    return pd.DataFrame(rows, columns=["quantity", "source", "paper", "ours", "ratio", "note"])
