@@ -179,7 +179,7 @@ def simulate(
 ) -> LayerResult:
     """Compile and simulate one problem (timing mode), with its energy when given a table.
 
-    The mapping and loop order are those of least estimated energy (:func:`ecoflow.memory.choose`).
+    The mapping and loop order are chosen by :func:`ecoflow.memory.choose` (energy-delay).
     """
     pick = choose(dataflow, problem, hw, table)
     schedule = dataflow.compile(

@@ -2,8 +2,8 @@
 
 :func:`simulate_network` reads a network's layer table (``results/layers/{network}.csv`` in the
 workflow, or the shipped one), simulates each selected layer in each phase with
-:func:`ecoflow.evaluate.simulate` (mapping and loop order of least estimated energy, energy from
-the hardware's table) and returns the results as one Dataset
+:func:`ecoflow.evaluate.simulate` (mapping and loop order of least estimated energy-delay
+product, energy from the hardware's table) and returns the results as one Dataset
 (:func:`ecoflow.analysis.dataset.sim_dataset`). Layers of one shape (ResNet's repeated blocks,
 the same layer in both variants) are simulated once.
 """

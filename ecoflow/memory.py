@@ -27,7 +27,7 @@ word crosses DRAM once: the compulsory traffic.
 Search. Which passes follow which (the loop order) changes nothing inside the array, only
 what the buffer can keep; the mapping parameters change both. :func:`choose` compares the
 mappings the dataflow's own search ranks best on estimated cycles, each in every loop order,
-and keeps the one with the least estimated energy, DRAM traffic included.
+and keeps the one with the least estimated energy-delay product, DRAM traffic included.
 
 Time. DRAM transfers are double buffered: the segments pass ``i + 1`` fetches (and what pass ``i``
 evicts) move while pass ``i`` computes, so a pass starts after the longer of the previous
@@ -291,14 +291,21 @@ class Choice:
         mapping: the dataflow's mapping (``None``: the dataflow has no parameters).
         order: the loop order.
         traffic: its DRAM traffic.
-        energy_pj: the estimate that chose it: network words through the buffer and over one
-            hop each, plus the DRAM traffic and the buffer accesses it causes [pJ].
+        energy_pj: the estimated energy that chose it: network words through the buffer and
+            over one hop each, plus the DRAM traffic and the buffer accesses it causes [pJ].
+        cycles: the dataflow's estimate of its cycles (``None`` where it has none) [cycles].
     """
 
     mapping: object
     order: str
     traffic: Traffic
     energy_pj: float
+    cycles: int | None
+
+    @property
+    def cost(self) -> float:
+        """What the search minimises: the energy-delay product (energy alone without cycles)."""
+        return self.energy_pj * (self.cycles or 1)
 
 
 def choose(
@@ -307,14 +314,17 @@ def choose(
     hw: HardwareConfig,
     table: EnergyTable | None = None,
 ) -> Choice:
-    """The mapping and loop order with the least estimated energy.
+    """The mapping and loop order with the least estimated energy-delay product.
 
     The candidates are the mappings the dataflow's own search ranks best on estimated cycles
     (:meth:`~ecoflow.dataflows.base.AbstractDataflow.candidates`), each in every loop order it
-    offers; what differs between them is the words the networks and the buffer move (the MACs
-    and their scratchpad accesses are the same) and the DRAM traffic, which is measured here on
-    the passes' footprints. Without a table, the fewest DRAM words win. Ties go to the earlier
-    candidate and order.
+    offers. What differs between them is the words the networks and the buffer move (the MACs
+    and their scratchpad accesses are the same), the DRAM traffic, measured here on the passes'
+    footprints, and the cycles. The product of energy and cycles is minimised rather than the
+    energy alone: the energy table has no static power (clock tree, leakage: a third of the
+    Eyeriss chip's, §5.3), so energy alone would buy any slowdown with a little less traffic.
+    Without a table, DRAM words stand for the energy. Ties go to the earlier candidate and
+    order.
     """
     sizes = problem_sizes(problem, hw.segment_words, dataflow.zero_free(problem))
     on_chip = 0.0
@@ -324,12 +334,13 @@ def choose(
     best: Choice | None = None
     for mapping in dataflow.candidates(problem, hw):
         est = dataflow.estimate(problem, hw, mapping)
-        words = 0 if est is None else est[1]
+        cycles, words = (None, 0) if est is None else est
         for order in dataflow.orders(problem, hw, mapping):
             t = traffic(dataflow.footprints(problem, hw, order, mapping), sizes, hw)
-            cost = words * on_chip + transfer_energy_pj(t, hw, table)
-            if best is None or cost < best.energy_pj:
-                best = Choice(mapping, order, t, cost)
+            pick = Choice(mapping, order, t, words * on_chip + transfer_energy_pj(t, hw, table),
+                          cycles)  # fmt: skip
+            if best is None or pick.cost < best.cost:
+                best = pick
     assert best is not None
     return best
 

@@ -349,12 +349,7 @@ class PlannedDataflow(AbstractDataflow):
 
     def ordered_passes(self, plan, order: str | None = None) -> list:
         """The plan's passes in a loop order (stages of one unit keep their order)."""
-        keys = plan.ORDERS
-        if order is not None and order not in keys:
-            raise KeyError(f"unknown loop order {order!r}; known: {', '.join(keys)}")
-        key = keys[order or next(iter(keys))]
-        passes = plan.passes()
-        return passes if key is None else sorted(passes, key=key)
+        return in_order(plan, order)
 
     def footprints(
         self,
@@ -368,13 +363,7 @@ class PlannedDataflow(AbstractDataflow):
         Remembered per plan and order, so that a search over orders and the compilation of the
         chosen one compute them once.
         """
-        plan = self.plan(problem, hw, mapping)
-        order = order or next(iter(plan.ORDERS))
-        memo = plan.__dict__.setdefault("_footprints", {})
-        if order not in memo:
-            passes = self.ordered_passes(plan, order)
-            memo[order] = Footprints([plan.footprint(ps) for ps in passes])
-        return memo[order]
+        return plan_footprints(self.plan(problem, hw, mapping), order)
 
     def pass_specs(
         self, problem: Problem, hw: HardwareConfig, mapping: object = None
@@ -388,6 +377,32 @@ class PlannedDataflow(AbstractDataflow):
         plan = self.plan(problem, hw)
         passes = plan.passes()
         return [plan.spec(ps) for ps in passes[:1] + passes[1:][-1:]]
+
+
+def in_order(plan, order: str | None = None) -> list:
+    """A plan's passes in one of its loop orders (default: the first).
+
+    ``plan.ORDERS`` maps names to sort keys over the passes, ``None`` for the order
+    ``plan.passes()`` builds.
+    """
+    keys = plan.ORDERS
+    if order is not None and order not in keys:
+        raise KeyError(f"unknown loop order {order!r}; known: {', '.join(keys)}")
+    key = keys[order or next(iter(keys))]
+    passes = plan.passes()
+    return passes if key is None else sorted(passes, key=key)
+
+
+def plan_footprints(plan, order: str | None = None) -> Footprints:
+    """The footprints of a plan's passes in a loop order, remembered on the plan per order.
+
+    A search over orders and the compilation of the chosen one then compute them once.
+    """
+    order = order or next(iter(plan.ORDERS))
+    memo = plan.__dict__.setdefault("_footprints", {})
+    if order not in memo:
+        memo[order] = Footprints([plan.footprint(ps) for ps in in_order(plan, order)])
+    return memo[order]
 
 
 def distinct_orders(sequences: dict[str, list]) -> tuple[str, ...]:

@@ -50,7 +50,9 @@ from ecoflow.dataflows.common import (
     direct_schedule,
     distinct_orders,
     ideal,
+    in_order,
     make_stream,
+    plan_footprints,
     segment_ids,
 )
 from ecoflow.workloads.layer import Problem
@@ -77,6 +79,10 @@ class _Plan:
         self.kred = d.Cg * d.Rw * d.Sw
         self.m_tiles = ceil_div(self.M, self.rows)
         self.n_tiles = ceil_div(d.kg, self.cols)
+
+    def passes(self) -> list[_Tile]:
+        """The tiles as built (group, pixel tile, filter tile)."""
+        return self.tiles()
 
     def tiles(self) -> list[_Tile]:
         return [
@@ -206,15 +212,7 @@ class Systolic(AbstractDataflow):
     ) -> tuple[str, ...]:
         """The loop orders over tiles giving distinct sequences (the first is the default)."""
         plan = _plan(DirectConv.of(problem), hw)
-        return distinct_orders({o: self._tiles(plan, o) for o in _Plan.ORDERS})
-
-    def _tiles(self, plan: _Plan, order: str | None) -> list[_Tile]:
-        order = order or next(iter(_Plan.ORDERS))
-        if order not in _Plan.ORDERS:
-            raise KeyError(f"unknown loop order {order!r}; known: {', '.join(_Plan.ORDERS)}")
-        key = _Plan.ORDERS[order]
-        tiles = plan.tiles()
-        return tiles if key is None else sorted(tiles, key=key)
+        return distinct_orders({o: in_order(plan, o) for o in _Plan.ORDERS})
 
     def footprints(
         self,
@@ -225,12 +223,7 @@ class Systolic(AbstractDataflow):
     ) -> Footprints:
         """The buffer rows of every tile in a loop order, without building programs."""
         self.check(problem, hw)
-        plan = _plan(DirectConv.of(problem), hw)
-        order = order or next(iter(_Plan.ORDERS))
-        memo = plan.__dict__.setdefault("_footprints", {})
-        if order not in memo:
-            memo[order] = Footprints([plan.footprint(t) for t in self._tiles(plan, order)])
-        return memo[order]
+        return plan_footprints(_plan(DirectConv.of(problem), hw), order)
 
     def compile(
         self,
@@ -247,7 +240,7 @@ class Systolic(AbstractDataflow):
         self.check(problem, hw)
         d = DirectConv.of(problem)
         plan = _plan(d, hw)
-        tiles = self._tiles(plan, order)
+        tiles = in_order(plan, order)
         grouped = group_passes(tiles, plan.descriptor, plan.spec, hw, d.name,
                                exhaustive=exhaustive)  # fmt: skip
         return direct_schedule(
