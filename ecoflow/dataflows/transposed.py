@@ -513,47 +513,58 @@ class _Plan:
 
     # ---- estimate for the search ----------------------------------------------------------
     def estimate(self) -> tuple[int, int] | None:
-        """(cycles, words) of the plan, or None when a PE would need too many psum registers."""
+        """(cycles, words) of the plan, or None when a PE would need too many psum registers.
+
+        A pass takes at least its busiest PE's products and each network's words over its
+        width; the estimate sums the largest of these over the passes.
+        """
         d, m, hw = self.d, self.m, self.hw
         widths = gin_words(d.problem.phase, hw)
+        # per batch of jobs (one pass per round): images, channels, distinct weight and
+        # error blocks, jobs
+        n, p, f_blocks, e_blocks, jobs = (x[None, None, :] for x in np.array([
+            (max(len(j.images) for j in b), max(len(j.channels) for j in b),
+             len({(j.group, j.channels.start) for j in b}),
+             len({(j.group, j.images.start) for j in b}), len(b))
+            for b in self.batches
+        ], np.int64).T)  # fmt: skip
         total, words = 0, 0
         for ph, pw in self.phase_groups:
-            for rh in range(self.h.rounds):
-                wh = [self.h.work(u, rh, ph) for u in range(self.h.units)]
-                for rw in range(self.w.rounds):
-                    ww = [self.w.work(u, rw, pw) for u in range(self.w.units)]
-                    labels = max(a[0] for a in wh) * max(b[0] for b in ww)
-                    if labels * m.p * m.n > hw.pe.psum_spad_entries:
-                        return None
-                    # error elements held at once: the unit's window (shared words arrive when
-                    # the first unit needs them), or a window row per output row of the unit
-                    held = max(self.w.coords(u, rw, pw) for u in range(self.w.units))
-                    if m.share:
-                        held *= max(self.h.coords(u, rh, ph) for u in range(self.h.units))
-                    else:
-                        held *= max(a[0] for a in wh)
-                    if held * m.n > hw.pe.ifmap_spad_entries:
-                        return None
-                    prods = max(a[1] for a in wh) * max(b[1] for b in ww)
-                    outs = sum(a[0] for a in wh) * sum(b[0] for b in ww)
-                    taps = self.h.taps_used(rh, ph) * self.w.taps_used(rw, pw)
-                    for batch in self.batches:
-                        n = max(len(j.images) for j in batch)
-                        p = max(len(j.channels) for j in batch)
-                        busy = prods * self.q * p * n
-                        f_words = len({(j.group, j.channels.start) for j in batch})
-                        f_words *= d.Cg * taps * p
-                        err = len({(j.group, j.images.start) for j in batch}) * n * d.Cg
-                        e_words = err * self.h.coords_all(rh, ph) * self.w.coords_all(rw, pw)
-                        if not m.share:
-                            e_words *= self.h.taps_used(rh, ph)
-                        o_words = outs * len(batch) * p * n
-                        cost = max(busy, f_words // widths["filter"],
-                                   e_words // widths["ifmap"],
-                                   o_words // widths["psum"])  # fmt: skip
-                        total += cost + m.e * 4
-                        words += f_words + e_words + o_words
+            # (round, 1, 1) and (1, round, 1) per axis, (1, 1, batch) per batch
+            rh = np.array([self._round(self.h, r, ph) for r in range(self.h.rounds)], np.int64)
+            rw = np.array([self._round(self.w, r, pw) for r in range(self.w.rounds)], np.int64)
+            lab_h, prod_h, out_h, held_h, taps_h, all_h = (c[:, None, None] for c in rh.T)
+            lab_w, prod_w, out_w, held_w, taps_w, all_w = (c[None, :, None] for c in rw.T)
+            if np.any(lab_h * lab_w * m.p * m.n > hw.pe.psum_spad_entries):
+                return None
+            # error elements held at once: the unit's window (shared words arrive when the
+            # first unit needs them), or a window row per output row of the unit
+            held = held_w * (held_h if m.share else lab_h)
+            if np.any(held * m.n > hw.pe.ifmap_spad_entries):
+                return None
+            busy = prod_h * prod_w * self.q * p * n
+            f_words = f_blocks * d.Cg * taps_h * taps_w * p
+            e_words = e_blocks * n * d.Cg * all_h * all_w * (1 if m.share else taps_h)
+            o_words = out_h * out_w * jobs * p * n
+            cost = np.maximum.reduce([busy, f_words // widths["filter"],
+                                      e_words // widths["ifmap"],
+                                      o_words // widths["psum"]])  # fmt: skip
+            total += int(cost.sum()) + cost.size * m.e * 4
+            words += int((f_words + e_words + o_words).sum())
         return total, words
+
+    @staticmethod
+    def _round(deal: AxisDeal, rnd: int, phases: range) -> tuple[int, ...]:
+        """One axis of a round, for the estimate.
+
+        Returns:
+            The most outputs and products of one unit, the outputs of all units, the most input
+            coordinates one unit holds, the taps used, the input coordinates of all units.
+        """
+        work = [deal.work(u, rnd, phases) for u in range(deal.units)]
+        return (max(a[0] for a in work), max(a[1] for a in work), sum(a[0] for a in work),
+                max(deal.coords(u, rnd, phases) for u in range(deal.units)),
+                deal.taps_used(rnd, phases), deal.coords_all(rnd, phases))  # fmt: skip
 
 
 def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[TransposedMapping]:
