@@ -118,7 +118,7 @@ def test_simulate_json_keys_are_consistent(root: Path) -> None:
     assert energy["total"] == pytest.approx(sum(v for k, v in energy.items() if k != "total"))
     assert all(v > 0 for v in energy.values())
     assert data["power_mw"] == pytest.approx(energy["total"] / data["time_ms"] * 1e-6)
-    assert data["energy_table"] == "horowitz_45nm"
+    assert data["energy_table"] == "horowitz_45nm_systolic"  # tpu_13x15's register-file PEs
     # the layer fits the buffer: DRAM moves each input, weight and output word once
     compulsory = (4 * 6 * 6 + 4 * 4 * 3 * 3 + 4 * 6 * 6) * 2
     assert data["dram_bytes"] == compulsory

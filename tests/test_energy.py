@@ -12,7 +12,8 @@ from ecoflow.config import EnergyTable, load_energy, load_energy_for, load_hardw
 from ecoflow.energy import LEVELS, energy, prices
 
 TABLES = ("config/energy/horowitz_45nm.yaml", "config/energy/eyeriss_normalized.yaml",
-          "config/energy/horowitz_45nm_int16.yaml")  # fmt: skip
+          "config/energy/horowitz_45nm_int16.yaml",
+          "config/energy/horowitz_45nm_systolic.yaml")  # fmt: skip
 
 
 def _actions(table: EnergyTable) -> dict[str, list[str]]:
@@ -97,3 +98,11 @@ def test_missing_energy_table_is_a_clear_error(tmp_path) -> None:
     hw = load_hardware(f)
     with pytest.raises(ConfigError, match=r"energy_table: no energy table 'nowhere'"):
         load_energy_for(f, hw)
+
+
+@pytest.mark.parametrize(("variant", "differs"), [("int16", "alu"), ("systolic", "spad")])
+def test_table_variants_differ_only_where_they_say(variant: str, differs: str) -> None:
+    base = prices(load_energy(TABLES[0]))
+    other = prices(load_energy(f"config/energy/horowitz_45nm_{variant}.yaml"))
+    for level in LEVELS:
+        assert (base[level] != other[level]) == (level == differs), level
