@@ -22,6 +22,7 @@ MAC per cycle into its ``p q`` registers.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,15 +143,26 @@ class _Plan:
         self.hz, self.wz = d.problem.padded.axes
         self.slots_v = hw.array.rows // m.e
         self.slots = self.slots_v * hw.array.cols
-        units = [
-            _Unit(g, range(b, min(d.batch, b + m.q)), range(k, min(d.kg, k + m.p)), r, s)
-            for g in range(d.groups)
-            for b in range(0, d.batch, m.q)
-            for k in range(0, d.kg, m.p)
-            for r in range(d.P)
-            for s in range(d.Q)
-        ]
-        self.batches = [tuple(units[j : j + self.slots]) for j in range(0, len(units), self.slots)]
+        # the units in order (group, channel block, filter block, tap row, tap column) as
+        # columns: group, first channel, channels, first filter, filters, r, s
+        g, c0, k0, r, s = np.meshgrid(
+            np.arange(d.groups), np.arange(0, d.batch, m.q), np.arange(0, d.kg, m.p),
+            np.arange(d.P), np.arange(d.Q), indexing="ij",
+        )  # fmt: skip
+        c0, k0 = c0.reshape(-1), k0.reshape(-1)
+        self.units = np.stack(
+            [
+                g.reshape(-1),
+                c0,
+                np.minimum(d.batch - c0, m.q),
+                k0,
+                np.minimum(d.kg - k0, m.p),
+                r.reshape(-1),
+                s.reshape(-1),
+            ],
+            1,
+        )
+        self.n_batches = ceil_div(len(self.units), self.slots)
         # the reduction: (image, error row) steps, cut into stages of whole parts
         self.red = [(n, a) for n in range(d.Cg) for a in range(self.hz.taps)]
         per_step = self.wz.taps * min(m.p, d.kg) * min(m.q, d.batch)
@@ -161,6 +173,13 @@ class _Plan:
         # error rows that are valid for the same filter rows time alike
         _, self.row_class = np.unique(self.vh.T, axis=0, return_inverse=True)
         self.row_class = self.row_class.reshape(-1)
+
+    @functools.cached_property
+    def batches(self) -> list[tuple[_Unit, ...]]:
+        """The units of each pass (``slots`` at a time)."""
+        units = [_Unit(int(g), range(c0, c0 + cl), range(k0, k0 + kl), int(r), int(s))
+                 for g, c0, cl, k0, kl, r, s in self.units.tolist()]  # fmt: skip
+        return [tuple(units[j : j + self.slots]) for j in range(0, len(units), self.slots)]
 
     def passes(self) -> list[_Pass]:
         return [_Pass(b, s) for b in self.batches for s in range(self.stages)]
@@ -317,21 +336,33 @@ class _Plan:
         d, m, hw = self.d, self.m, self.hw
         widths = gin_words(d.problem.phase, hw)
         total, words = 0, 0
-        for batch in self.batches:
-            p = max(len(u.filters) for u in batch)
-            q = max(len(u.chans) for u in batch)
-            kblocks = len({(u.group, u.filters.start) for u in batch})
-            rows_b = len({(u.group, u.chans.start, u.r) for u in batch})
-            outs = sum(len(u.filters) * len(u.chans) for u in batch)
-            for s in range(self.stages):
-                steps = max(len(self.steps(s, e)) for e in range(m.e))
-                busy = steps * self.wz.taps * p * q
-                e_words = kblocks * m.e * p * steps * self.wz.taps
-                i_words = rows_b * m.e * q * steps * self.wz.extent
-                cost = max(busy, e_words // widths["filter"], i_words // widths["ifmap"],
-                           outs // widths["psum"])  # fmt: skip
-                total += cost + m.e * 4
-                words += e_words + i_words + outs * (2 if s else 1)
+        steps_of = [max(len(self.steps(s, e)) for e in range(m.e)) for s in range(self.stages)]
+        g, c0, cl, k0, kl, r, _ = self.units.T
+        batch = np.arange(len(self.units)) // self.slots
+        starts = np.arange(0, len(self.units), self.slots)
+        p = np.maximum.reduceat(kl, starts)
+        q = np.maximum.reduceat(cl, starts)
+        outs = np.add.reduceat(kl * cl, starts)
+
+        def distinct(*cols: np.ndarray) -> np.ndarray:
+            """Per batch, the number of distinct tuples of ``cols`` (one mixed-radix key)."""
+            key, per = batch.astype(np.int64), 1
+            for c in cols:
+                size = int(c.max()) + 1
+                key, per = key * size + c, per * size
+            return np.bincount(np.unique(key) // per, minlength=len(starts))
+
+        kblocks, rows_b = distinct(g, k0), distinct(g, c0, r)
+        for s in range(self.stages):
+            steps = steps_of[s]
+            busy = steps * self.wz.taps * p * q
+            e_words = kblocks * m.e * p * steps * self.wz.taps
+            i_words = rows_b * m.e * q * steps * self.wz.extent
+            cost = np.maximum.reduce([busy, e_words // widths["filter"],
+                                      i_words // widths["ifmap"],
+                                      outs // widths["psum"]])  # fmt: skip
+            total += int(cost.sum()) + len(starts) * m.e * 4
+            words += int((e_words + i_words + outs * (2 if s else 1)).sum())
         return total, words
 
 
@@ -385,7 +416,7 @@ class EcoflowDilated(ZeroFreeDataflow):
             self.id,
             d,
             grouped,
-            (("units", len(plan.batches)), ("stage", plan.stages)),
+            (("units", plan.n_batches), ("stage", plan.stages)),
             {
                 "e": m.e,
                 "p": m.p,
