@@ -54,6 +54,7 @@ class Row:
 
     Attributes:
         layer: ``CONV1`` .. ``CONV5``.
+        batch: images simulated (the chip's figures are for 4).
         ours: metric -> value (``exec_time_ms`` [ms], ``power_mw`` [mW], ``gb_access_mb`` and
             ``dram_access_mb`` [MB = 1e6 B]).
         chip: the Eyeriss chip's measurements (Table 2).
@@ -62,6 +63,7 @@ class Row:
     """
 
     layer: str
+    batch: int
     ours: dict[str, float]
     chip: dict[str, float]
     sasim: dict[str, float | None]
@@ -103,6 +105,7 @@ def run(
         rows.append(
             Row(
                 layer=name,
+                batch=batch,
                 ours=measured(result, hw.unmodelled_power_share),
                 chip={m: ref["eyeriss_chip"][m][name] for m in METRICS},
                 sasim={m: ref["sasim_reported"][m].get(name) for m in METRICS},
@@ -119,7 +122,8 @@ def table(rows: list[Row]) -> list[dict[str, object]]:
         for metric in METRICS:
             err_chip, err_sasim = row.error(metric, "chip"), row.error(metric, "sasim")
             out.append({
-                "layer": row.layer, "metric": metric, "ours": round(row.ours[metric], 3),
+                "layer": row.layer, "batch": row.batch, "metric": metric,
+                "ours": round(row.ours[metric], 3),
                 "chip": row.chip[metric], "sasim": row.sasim[metric],
                 "error_vs_chip": None if err_chip is None else round(err_chip, 4),
                 "error_vs_sasim": None if err_sasim is None else round(err_sasim, 4),
