@@ -291,11 +291,6 @@ def direct_schedule(
     )
 
 
-def rows_of(ids: np.ndarray, width: int) -> np.ndarray:
-    """Distinct rows of flat element ids of an array whose last axis has ``width`` elements."""
-    return np.unique(np.asarray(ids, np.int64) // width)
-
-
 def segment_ids(rows: np.ndarray, cols: np.ndarray, width: int, seg: int) -> np.ndarray:
     """Distinct buffer segments holding columns ``cols`` of every row of ``rows``.
 
