@@ -161,8 +161,8 @@ def combine(
         passes=schedule.passes,
         distinct_passes=len(schedule.groups),
         mapping=dict(schedule.mapping),
-        dram_bytes=mem.dram_words * word_bytes,
-        gbuf_bytes=(gin + mem.drain_words + gon + mem.fill_words) * word_bytes,
+        dram_bytes=sum(counts["dram"].values()),
+        gbuf_bytes=sum(counts["gbuf"].values()) * word_bytes,
         energy_pj={} if spent is None else spent.to_dict(),
         power_mw=0.0 if spent is None else spent.power_mw(time_ms),
     )

@@ -56,7 +56,7 @@ SPACES = ("ifmap", "filter", "out")  # segment id spaces
 
 
 @dataclass(frozen=True)
-class RowSizes:
+class SegmentSizes:
     """Words of each segment in the global buffer and in DRAM, per id space.
 
     Attributes:
@@ -84,7 +84,7 @@ def _segments(row_data: np.ndarray, col_data: np.ndarray, seg: int) -> tuple[np.
     return np.tile(padded, len(row_data)), np.outer(row_data, data).reshape(-1)
 
 
-def row_sizes(
+def segment_sizes(
     in_shape: tuple[int, ...],
     filter_shape: tuple[int, ...],
     out_shape: tuple[int, ...],
@@ -92,7 +92,7 @@ def row_sizes(
     seg: int,
     *,
     zero_free: bool,
-) -> RowSizes:
+) -> SegmentSizes:
     """Buffer and DRAM words of every segment of a problem's padded operands.
 
     Args:
@@ -116,7 +116,7 @@ def row_sizes(
     for space, (rows, cols) in spaces.items():
         padded, data = _segments(rows, cols, seg)
         gb[space], dram[space] = (data if zero_free else padded), data
-    return RowSizes(gb=gb, dram=dram)
+    return SegmentSizes(gb=gb, dram=dram)
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,8 @@ def _refs(fp: Footprints, offset: dict[str, int]) -> tuple[np.ndarray, ...]:
     for kind, space, is_read in (("ifmap", "ifmap", True), ("filter", "filter", True),
                                  ("psum", "out", True), ("out", "out", False)):  # fmt: skip
         passes.append(np.repeat(np.arange(n), np.diff(fp.start[kind])))
-        keys.append(fp.rows[kind] + offset[space])
-        reads.append(np.full(len(fp.rows[kind]), is_read))
+        keys.append(fp.segments[kind] + offset[space])
+        reads.append(np.full(len(fp.segments[kind]), is_read))
     p, k, r = (np.concatenate(x) for x in (passes, keys, reads))
     order = np.lexsort((k, p))
     p, k, r = p[order], k[order], r[order]
@@ -177,7 +177,7 @@ def _refs(fp: Footprints, offset: dict[str, int]) -> tuple[np.ndarray, ...]:
     return p, k, read, write, nxt
 
 
-def traffic(fp: Footprints, sizes: RowSizes, hw: HardwareConfig) -> Traffic:
+def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
     """DRAM and fill traffic of a pass sequence under the compiler-managed buffer."""
     capacity = hw.global_buffer.size_kib * 1024 * 8 // hw.word_bits
     offset, base = {}, 0
@@ -262,10 +262,10 @@ def traffic(fp: Footprints, sizes: RowSizes, hw: HardwareConfig) -> Traffic:
     )  # fmt: skip
 
 
-def problem_sizes(problem: Problem, seg: int, zero_free: bool) -> RowSizes:
-    """Segment sizes of a problem's padded operands (:func:`row_sizes`)."""
+def problem_sizes(problem: Problem, seg: int, zero_free: bool) -> SegmentSizes:
+    """Segment sizes of a problem's padded operands (:func:`segment_sizes`)."""
     d = DirectConv.of(problem)
-    return row_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes, seg,
+    return segment_sizes(d.in_shape, d.filter_shape, d.out_shape, problem.padded.axes, seg,
                      zero_free=zero_free)  # fmt: skip
 
 
@@ -345,7 +345,7 @@ def choose(
     return best
 
 
-def no_reuse_words(fp: Footprints, sizes: RowSizes) -> int:
+def no_reuse_words(fp: Footprints, sizes: SegmentSizes) -> int:
     """DRAM words when nothing is kept between passes [words].
 
     Every pass fetches its segments and writes its outputs: an upper bound on :func:`traffic`.
@@ -353,7 +353,7 @@ def no_reuse_words(fp: Footprints, sizes: RowSizes) -> int:
     total = 0
     for kind, space in (("ifmap", "ifmap"), ("filter", "filter"), ("psum", "out"),
                         ("out", "out")):  # fmt: skip
-        total += int(sizes.dram[space][fp.rows[kind]].sum())
+        total += int(sizes.dram[space][fp.segments[kind]].sum())
     return total
 
 

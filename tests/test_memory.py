@@ -65,10 +65,10 @@ def test_footprints_of_folded_replicated_and_transposed_layers(dataflow, phase, 
                 np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
 
 
-def _sizes(n_if: int, n_f: int, n_out: int, words: int) -> memory.RowSizes:
+def _sizes(n_if: int, n_f: int, n_out: int, words: int) -> memory.SegmentSizes:
     full = {"ifmap": np.full(n_if, words), "filter": np.full(n_f, words),
             "out": np.full(n_out, words)}  # fmt: skip
-    return memory.RowSizes(gb=full, dram=full)
+    return memory.SegmentSizes(gb=full, dram=full)
 
 
 def _hw(kib: float):

@@ -471,16 +471,17 @@ class Footprints:
     """The footprints of every pass of a schedule, in loop-nest order, packed per kind.
 
     Attributes:
-        rows: kind -> concatenated distinct row ids of every pass.
-        start: kind -> ``(passes + 1,)`` offsets: pass ``i`` has ``rows[start[i]:start[i+1]]``.
+        segments: kind -> concatenated distinct segment ids of every pass.
+        start: kind -> ``(passes + 1,)`` offsets: pass ``i`` has
+            ``segments[start[i]:start[i+1]]``.
     """
 
     def __init__(self, passes: Sequence[Footprint]) -> None:
-        self.rows: dict[str, np.ndarray] = {}
+        self.segments: dict[str, np.ndarray] = {}
         self.start: dict[str, np.ndarray] = {}
         for kind in KINDS:
             parts = [np.unique(np.asarray(getattr(f, kind), np.int64)) for f in passes]
-            self.rows[kind] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            self.segments[kind] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
             self.start[kind] = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
 
     def __len__(self) -> int:
@@ -489,7 +490,7 @@ class Footprints:
     def of(self, i: int) -> Footprint:
         """The footprint of pass ``i``."""
         return Footprint(**{
-            k: self.rows[k][self.start[k][i] : self.start[k][i + 1]] for k in KINDS
+            k: self.segments[k][self.start[k][i] : self.start[k][i + 1]] for k in KINDS
         })  # fmt: skip
 
 
