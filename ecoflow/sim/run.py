@@ -20,6 +20,7 @@ from jax import lax
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import N_FIELDS, Program
+from ecoflow.sim.skip import INT32_MAX, fast_forward, find_period, periods_ahead
 from ecoflow.sim.state import (
     COUNTERS,
     STALLS,
@@ -35,6 +36,10 @@ from ecoflow.sim.step import step
 
 CHUNK = 1024
 PIPE = 8
+HISTORY_CYCLES = 8192  # cycles of signatures a period is looked for in (periods up to half)
+WARM_CHUNKS = 4  # chunks a pass runs before the first period proposal
+STATE_FIELDS = ("cycle", "done", "pc", "recv", "used", "ptr", "pin_recv", "pin_used", "pipe",
+                "gon_occ", "counters", "stalls")  # fmt: skip
 BATCH_ELEMENTS = 256_000_000  # padded operation fields per batch (about 1 GiB of int32)
 
 
@@ -50,11 +55,82 @@ class PassResult:
         cycles: cycles from the first delivery to the last result drained [cycles].
         counters: event counts by name (:data:`ecoflow.sim.state.COUNTERS`).
         stalls: stall counts by cause (:data:`ecoflow.sim.state.STALLS`).
+        skipped: of ``cycles``, those fast-forwarded rather than stepped [cycles].
     """
 
     cycles: int
     counters: dict[str, int]
     stalls: dict[str, int]
+    skipped: int = 0
+
+
+class _FastForward:
+    """Period proposals and exact jumps for the passes of one batch (:mod:`ecoflow.sim.skip`).
+
+    After every chunk, a running pass's signature history is searched for a period ``T``; the
+    pass is then held at ``cycle + T`` (the others run on) and the two states are compared.
+    When they are one period of a steady state, the pass jumps every further period its
+    program repeats; when not, it waits ``2^failures`` chunks (at most 32) before the next
+    proposal.
+    """
+
+    def __init__(self, programs: Sequence[Program], lanes: int, banks: int, chunk: int) -> None:
+        self.programs = programs
+        self.banks = banks
+        self.chunk = chunk
+        self.history: list[list[np.ndarray]] = [[] for _ in programs]
+        self.pending: dict[int, dict] = {}
+        self.wait = np.zeros(len(programs), np.int64)
+        self.failures = np.zeros(len(programs), np.int64)
+        self.skipped = [0] * len(programs)
+        self.lanes = lanes
+
+    def update(
+        self, state: State, sig: np.ndarray, stop: np.ndarray
+    ) -> tuple[State, np.ndarray, np.ndarray]:
+        """After a chunk: check held passes, jump, propose; the new state, stops, held."""
+        host = {k: np.array(v) for k, v in zip(State._fields, jax.device_get(state),
+                                                strict=True)}  # fmt: skip
+        stop = stop.copy()
+        changed = False
+        for i, program in enumerate(self.programs):
+            if host["done"][i]:
+                continue
+            row = {k: np.array(host[k][i]) for k in STATE_FIELDS}
+            if i in self.pending:
+                if row["cycle"] < stop[i]:
+                    continue
+                before = self.pending.pop(i)
+                stop[i] = INT32_MAX
+                self.history[i] = []
+                jump = periods_ahead(program, before, row, self.banks)
+                if jump is None:
+                    self.failures[i] += 1
+                    self.wait[i] = 2 ** min(int(self.failures[i]), 5)
+                    continue
+                self.failures[i] = 0
+                for k, v in fast_forward(row, jump).items():
+                    host[k][i] = v
+                self.skipped[i] += jump.periods * jump.cycles
+                changed = True
+                continue
+            s = sig[i].astype(np.int64)
+            self.history[i].append((s[:, 0] << 32) | (s[:, 1] & 0xFFFFFFFF))
+            del self.history[i][: -max(1, HISTORY_CYCLES // self.chunk)]
+            if self.wait[i] > 0:
+                self.wait[i] -= 1
+                continue
+            if row["cycle"] < WARM_CHUNKS * self.chunk:
+                continue
+            period = find_period(np.concatenate(self.history[i]))
+            if period is not None:
+                self.pending[i] = row
+                stop[i] = int(row["cycle"]) + period
+        held = np.zeros(self.lanes, bool)
+        held[list(self.pending)] = True
+        if changed:
+            state = State(*(jnp.asarray(host[k]) for k in State._fields))
+        return state, stop, held
 
 
 def _bucket(n: int, least: int = 256) -> int:
@@ -68,18 +144,33 @@ def _advance(
     machine: Machine,
     state: State,
     values: jax.Array,
+    stop: jax.Array,
     st: Static,
     chunk: int,
     unroll: int,
-) -> State:
-    def one(a: PassArrays, s: State) -> State:
-        def body(s: State, _: None) -> tuple[State, None]:
-            return step(a, machine, s, st, values), None
+) -> tuple[State, jax.Array]:
+    """Every pass of a batch ``chunk`` cycles on (a pass holds still from cycle ``stop``).
 
-        s, _ = lax.scan(body, s, None, length=chunk, unroll=unroll)
-        return s
+    Returns the states and, per pass and cycle, a signature of what moved (which PEs issued;
+    the stream words, events and stalls of the cycle) for :func:`ecoflow.sim.skip.find_period`.
+    """
+    weights = jnp.arange(st.pes, dtype=jnp.int32) * 7919 + 1
+    event_weights = jnp.arange(len(COUNTERS) + len(STALLS) + 3, dtype=jnp.int32) * 104_729 + 1
 
-    return jax.vmap(one)(arrays, state)
+    def one(a: PassArrays, s: State, until: jax.Array) -> tuple[State, jax.Array]:
+        def body(s: State, _: None) -> tuple[State, jax.Array]:
+            new = step(a, machine, s, st, values)
+            hold = s.cycle >= until
+            new = type(s)(*(jnp.where(hold, old, upd) for old, upd in zip(s, new, strict=True)))
+            moved = jnp.concatenate(
+                [new.counters - s.counters, new.stalls - s.stalls, new.ptr - s.ptr]
+            )
+            sig = jnp.stack([jnp.sum((new.pc - s.pc) * weights), jnp.sum(moved * event_weights)])
+            return new, sig
+
+        return lax.scan(body, s, None, length=chunk, unroll=unroll)
+
+    return jax.vmap(one)(arrays, state, stop)
 
 
 def _static(
@@ -116,6 +207,7 @@ def run_passes(
     chunk: int | None = None,
     unroll: int = 1,
     progress: Callable[[int], None] | None = None,
+    skip: bool = True,
 ) -> tuple[list[PassResult], np.ndarray | None, np.ndarray | None]:
     """Simulate passes (independent of each other) to completion.
 
@@ -128,6 +220,8 @@ def run_passes(
         chunk: cycles per kernel call (default: 256 for short passes, else 1024).
         unroll: scan unrolling.
         progress: called with the number of passes finished so far.
+        skip: fast-forward exactly over periodic steady states (timing runs;
+            :mod:`ecoflow.sim.skip`); ``False`` steps every cycle.
 
     Returns:
         Per pass, its result; in functional mode also (pass, n_out) outputs and written masks.
@@ -170,17 +264,25 @@ def run_passes(
         padded += [empty] * (_bucket(len(batch), 1) - len(batch))
         arrays = PassArrays(**{k: jnp.asarray(np.stack([d[k] for d in padded])) for k in padded[0]})
         state = jax.vmap(lambda n, f: init_state(st, n, f))(arrays.n_ops, arrays.prefree)
+        ahead = None
+        if skip and not functional:
+            ahead = _FastForward(batch, len(padded), st.banks, chunk)
+        stop = np.full(len(padded), INT32_MAX, np.int32)
         last = None
         while True:
-            state = _advance(arrays, machine, state, vals, st, chunk, unroll)
+            state, sig = _advance(arrays, machine, state, vals, jnp.asarray(stop), st, chunk,
+                                  unroll)  # fmt: skip
             done = np.asarray(state.done)
             if done.all():
                 break
-            mark = np.asarray(
-                state.pc.sum(1) + state.ptr.sum(1) + state.pin_recv.sum(1) + state.recv.sum((1, 2))
-            )
-            if last is not None and np.array_equal(mark[~done], last[~done]):
-                stuck = [start + int(i) for i in np.nonzero(~done)[0]]
+            waiting = np.zeros(len(done), bool)
+            if ahead is not None:
+                state, stop, waiting = ahead.update(state, np.asarray(sig), stop)
+            # any event counted is progress (a deadlocked pass counts only stalls)
+            mark = np.asarray(state.pc.sum(1) + state.ptr.sum(1) + state.counters.sum(1))
+            live = ~done & ~waiting
+            if last is not None and live.any() and np.array_equal(mark[live], last[live]):
+                stuck = [start + int(i) for i in np.nonzero(live)[0]]
                 raise SimulationError(
                     f"passes {stuck[:5]} made no progress for {chunk} cycles (deadlock)"
                 )
@@ -194,6 +296,7 @@ def run_passes(
                     int(cycles[i]),
                     dict(zip(COUNTERS, counters[i].tolist(), strict=True)),
                     dict(zip(STALLS, stalls[i].tolist(), strict=True)),
+                    0 if ahead is None else ahead.skipped[i],
                 )
             )
         if functional:
