@@ -29,8 +29,8 @@ from ecoflow.sim.state import (
     PassArrays,
     State,
     Static,
+    batch_arrays,
     init_state,
-    to_arrays,
 )
 from ecoflow.sim.step import step
 
@@ -86,11 +86,14 @@ class _FastForward:
         self.lanes = lanes
 
     def update(
-        self, state: State, sig: np.ndarray, stop: np.ndarray
-    ) -> tuple[State, np.ndarray, np.ndarray]:
-        """After a chunk: check held passes, jump, propose; the new state, stops, held."""
-        host = {k: np.array(v) for k, v in zip(State._fields, jax.device_get(state),
-                                                strict=True)}  # fmt: skip
+        self, state: State, now: State, sig: np.ndarray, stop: np.ndarray
+    ) -> tuple[State, State, np.ndarray, np.ndarray]:
+        """After a chunk: check held passes, jump, propose.
+
+        ``now``: the state on the host. Returns the state (on the device and on the host), the
+        stops and which passes are held.
+        """
+        host = {k: np.array(v) for k, v in zip(State._fields, now, strict=True)}
         stop = stop.copy()
         changed = False
         for i, program in enumerate(self.programs):
@@ -129,8 +132,9 @@ class _FastForward:
         held = np.zeros(self.lanes, bool)
         held[list(self.pending)] = True
         if changed:
-            state = State(*(jnp.asarray(host[k]) for k in State._fields))
-        return state, stop, held
+            now = State(*(host[k] for k in State._fields))
+            state = State(*(jnp.asarray(v) for v in now))
+        return state, now, stop, held
 
 
 def _bucket(n: int, least: int = 256) -> int:
@@ -171,6 +175,12 @@ def _advance(
         return lax.scan(body, s, None, length=chunk, unroll=unroll)
 
     return jax.vmap(one)(arrays, state, stop)
+
+
+@functools.partial(jax.jit, static_argnames=("st",))
+def _init(n_ops: jax.Array, prefree: jax.Array, st: Static) -> State:
+    """The states of a batch of passes before their first cycle."""
+    return jax.vmap(lambda n, f: init_state(st, n, f))(n_ops, prefree)
 
 
 def _static(
@@ -252,35 +262,30 @@ def run_passes(
     outs, masks = [], []
     for start in range(0, len(programs), per_batch):
         batch = programs[start : start + per_batch]
-        padded = [to_arrays(p, length, words, ids, functional) for p in batch]
         # pad the batch to a power of two with empty passes (done from the start), so that
         # batches of different sizes share one compilation
-        empty = dict(
-            padded[0],
-            n_ops=np.zeros_like(padded[0]["n_ops"]),
-            prefree=np.zeros_like(padded[0]["prefree"]),
-        )
-        empty["n_words"] = np.zeros_like(empty["n_words"])
-        padded += [empty] * (_bucket(len(batch), 1) - len(batch))
-        arrays = PassArrays(**{k: jnp.asarray(np.stack([d[k] for d in padded])) for k in padded[0]})
-        state = jax.vmap(lambda n, f: init_state(st, n, f))(arrays.n_ops, arrays.prefree)
+        lanes = _bucket(len(batch), 1)
+        stacked = batch_arrays(batch, lanes, length, words, ids, functional)
+        arrays = PassArrays(**{k: jnp.asarray(v) for k, v in stacked.items()})
+        del stacked
+        state = _init(arrays.n_ops, arrays.prefree, st)
         ahead = None
         if skip and not functional:
-            ahead = _FastForward(batch, len(padded), st.banks, chunk)
-        stop = np.full(len(padded), INT32_MAX, np.int32)
+            ahead = _FastForward(batch, lanes, st.banks, chunk)
+        stop = np.full(lanes, INT32_MAX, np.int32)
         last = None
         while True:
             state, sig = _advance(arrays, machine, state, vals, jnp.asarray(stop), st, chunk,
                                   unroll)  # fmt: skip
-            done = np.asarray(state.done)
-            if done.all():
+            host = State(*jax.device_get(state))
+            if host.done.all():
                 break
-            waiting = np.zeros(len(done), bool)
+            waiting = np.zeros(lanes, bool)
             if ahead is not None:
-                state, stop, waiting = ahead.update(state, np.asarray(sig), stop)
+                state, host, stop, waiting = ahead.update(state, host, np.asarray(sig), stop)
             # any event counted is progress (a deadlocked pass counts only stalls)
-            mark = np.asarray(state.pc.sum(1) + state.ptr.sum(1) + state.counters.sum(1))
-            live = ~done & ~waiting
+            mark = host.pc.sum(1) + host.ptr.sum(1) + host.counters.sum(1)
+            live = ~host.done & ~waiting
             if last is not None and live.any() and np.array_equal(mark[live], last[live]):
                 stuck = [start + int(i) for i in np.nonzero(live)[0]]
                 raise SimulationError(

@@ -46,7 +46,6 @@ CUMULATIVE = ("pc", "recv", "used", "ptr", "pin_recv", "pin_used", "counters", "
 EQUAL = ("pipe", "gon_occ")
 PROBE = 32  # cycles a proposed period must repeat at the end of the history before checking it
 INT32_MAX = np.iinfo(np.int32).max
-BLOCK = 2048  # operations per PE compared at a time
 
 
 def find_period(sig: np.ndarray, least: int = 512) -> int | None:
@@ -97,29 +96,19 @@ def _ops_periods(program: Program, pc: np.ndarray, dpc: np.ndarray, dw: np.ndarr
     operation ``x + dpc`` equals operation ``x`` shifted for the first ``m dpc + 1``
     operations from ``pc``, all below ``n_ops``.
     """
-    keep = [F_FLAGS, F_NEED_I, F_NEED_F, F_FREE_I, F_FREE_F]
-    ops = program.ops[:, :, keep].astype(np.int64)
-    last = ops.shape[1] - 1
-    shift = np.zeros((len(dpc), 1, len(keep)), np.int64)
-    shift[:, 0, 1], shift[:, 0, 3] = dw[0], dw[0]  # ifmap words needed and released
-    shift[:, 0, 2], shift[:, 0, 4] = dw[1], dw[1]  # filter words
-    pes = np.nonzero(dpc > 0)[0]
+    fields = [F_FLAGS, F_NEED_I, F_NEED_F, F_FREE_I, F_FREE_F]  # what a timing run reads
     best = INT32_MAX
-    offset = 0
-    while len(pes):
-        x = pc[pes, None] + offset + np.arange(BLOCK)[None, :]
-        y = x + dpc[pes, None]
-        a = ops[pes[:, None], np.minimum(x, last)]
-        b = ops[pes[:, None], np.minimum(y, last)]
-        same = np.all(b - a == shift[pes], axis=-1) & (y < program.n_ops[pes, None])
-        ended = ~same.all(axis=1)
-        length = offset + same.argmin(axis=1)
-        if ended.any():
-            best = min(best, int(np.min((length[ended] - 1) // dpc[pes[ended]])))
-        offset += BLOCK
-        # PEs still repeating can only lower the least if their run could end below it
-        pes = pes[~ended]
-        pes = pes[(offset - 1) // dpc[pes] < best]
+    for p in np.nonzero(dpc > 0)[0]:
+        x0, d = int(pc[p]), int(dpc[p])
+        # no need to look past the operations the least so far allows
+        end = min(int(program.n_ops[p]) - d, x0 + (best + 1) * d + 1)
+        if end <= x0:
+            return 0
+        ops = program.ops[p, x0 : end + d][:, fields]
+        shift = np.array([0, dw[0, p], dw[1, p], dw[0, p], dw[1, p]], np.int64)
+        same = np.all(ops[d:] - ops[: end - x0].astype(np.int64) == shift, axis=1)
+        length = int(same.argmin()) if not same.all() else len(same)
+        best = min(best, (length - 1) // d)
     return best
 
 

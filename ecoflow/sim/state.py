@@ -228,16 +228,41 @@ def to_arrays(
     The operations are laid out ``(op, PE, field)`` (PEs in step read neighbouring memory) and,
     for timing runs, only the fields up to ``F_REG`` are kept.
     """
+    return {k: v[0] for k, v in batch_arrays([program], 1, length, words, ids, functional).items()}
+
+
+def batch_arrays(
+    programs: list, lanes: int, length: int, words: int, ids: int, functional: bool = True
+) -> dict[str, np.ndarray]:
+    """The programs' arrays stacked on a leading axis of ``lanes`` passes (see :func:`to_arrays`).
+
+    Lanes past the programs are empty passes (no operations, no stream words: done from the
+    start) with the first program's other arrays. Each array is written once into its place.
+    """
+    first = programs[0]
+    fields = first.ops.shape[2] if functional else TIMING_FIELDS
     out = {}
     for name in PassArrays._fields:
-        a = np.asarray(getattr(program, name))
+        a = np.asarray(getattr(first, name))
         if name == "ops":
-            a = a if functional else a[:, :, :TIMING_FIELDS]
-            a = np.pad(a, ((0, 0), (0, length - a.shape[1]), (0, 0))).transpose(1, 0, 2)
-            a = np.ascontiguousarray(a)
+            shape = (length, a.shape[0], fields)
         elif name.startswith("stream_"):
-            a = np.pad(a, ((0, 0), (0, words - a.shape[1])))
+            shape = (a.shape[0], words)
         elif name in ("bus_ids", "bus_valid", "pe_ids", "pe_valid"):
-            a = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, ids - a.shape[-1])])
-        out[name] = a
+            shape = (*a.shape[:-1], ids)
+        else:
+            shape = a.shape
+        out[name] = np.zeros((lanes, *shape), a.dtype)
+    for i, program in enumerate(programs):
+        for name in PassArrays._fields:
+            a = np.asarray(getattr(program, name))
+            if name == "ops":
+                out[name][i, : a.shape[1]] = a[:, :, :fields].transpose(1, 0, 2)
+            elif a.ndim:
+                out[name][(i, *(slice(0, n) for n in a.shape))] = a
+            else:
+                out[name][i] = a
+    for name in PassArrays._fields:
+        if name not in ("ops", "n_ops", "prefree", "n_words") and not name.startswith("stream_"):
+            out[name][len(programs) :] = out[name][0]
     return out

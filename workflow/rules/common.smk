@@ -1,3 +1,5 @@
+import os
+
 from snakemake.utils import min_version, validate
 
 from ecoflow.workloads.zoo import ZOO
@@ -6,6 +8,11 @@ min_version("9.0")
 
 
 validate(config, "../schemas/config.schema.json")
+
+# Jobs share compiled simulator kernels through JAX's persistent cache (results do not depend
+# on it; delete the folder to start cold).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.abspath(".cache/jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 NETWORKS = config["networks"]
 RUNS = config["runs"]
