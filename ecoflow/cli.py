@@ -382,7 +382,7 @@ def _emit_result(data: dict[str, object], fmt: SimFormat) -> None:
     main.add_column("key")
     main.add_column("value", justify="right")
     for key in ("cycles", "ideal_cycles", "macs", "zero_macs", "utilization", "time_ms",
-                "passes", "distinct_passes"):  # fmt: skip
+                "passes", "distinct_passes", "fast_forwarded_cycles"):  # fmt: skip
         value = data[key]
         main.add_row(key, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
     main.add_row("cycles / ideal", f"{data['cycles'] / max(1, data['ideal_cycles']):.3f}")
@@ -456,6 +456,13 @@ def simulate(
     exhaustive: Annotated[
         bool, typer.Option(help="simulate every pass instead of one per distinct pass")
     ] = False,
+    fast_forward: Annotated[
+        bool,
+        typer.Option(
+            help="jump exactly over the repeating periods of a pass's steady state "
+            "(--no-fast-forward steps every cycle: the same counts, slower)"
+        ),
+    ] = True,
     fmt: Annotated[SimFormat, typer.Option("--format", "-f", help="output format")] = (
         SimFormat.table
     ),
@@ -489,9 +496,9 @@ def simulate(
                     schedule, results, hw, df.ideal_cycles(problem, hw), table
                 )
             else:
-                result = evaluate.simulate(
-                    problem, df, hw, exhaustive=exhaustive, progress=bar.update, table=table
-                )
+                result = evaluate.simulate(problem, df, hw, exhaustive=exhaustive,
+                                           progress=bar.update, table=table,
+                                           fast_forward=fast_forward)  # fmt: skip
     except CompileError as err:
         fail(str(err))
     except SimulationError as err:

@@ -53,6 +53,8 @@ class LayerResult:
         energy_pj: ``total`` and per level (``dram gbuf spad alu noc``) [pJ]; empty when no
             energy table was given.
         power_mw: average power over ``time_ms`` [mW].
+        fast_forwarded_cycles: of the distinct passes' cycles, those jumped over exactly
+            rather than stepped (:mod:`ecoflow.sim.skip`) [cycles].
     """
 
     cycles: int
@@ -70,6 +72,7 @@ class LayerResult:
     gbuf_bytes: float = 0.0
     energy_pj: dict[str, float] = field(default_factory=dict)
     power_mw: float = 0.0
+    fast_forwarded_cycles: int = 0
 
     def to_dict(self) -> dict:
         """The result as JSON-ready data."""
@@ -89,6 +92,7 @@ class LayerResult:
             "gbuf_bytes": self.gbuf_bytes,
             "energy_pj": self.energy_pj,
             "power_mw": self.power_mw,
+            "fast_forwarded_cycles": self.fast_forwarded_cycles,
         }
 
 
@@ -165,6 +169,7 @@ def combine(
         gbuf_bytes=sum(counts["gbuf"].values()) * word_bytes,
         energy_pj={} if spent is None else spent.to_dict(),
         power_mw=0.0 if spent is None else spent.power_mw(time_ms),
+        fast_forwarded_cycles=sum(r.skipped for r in results),
     )
 
 
@@ -176,10 +181,12 @@ def simulate(
     exhaustive: bool = False,
     progress: Callable[[int, int], None] | None = None,
     table: EnergyTable | None = None,
+    fast_forward: bool = True,
 ) -> LayerResult:
     """Compile and simulate one problem (timing mode), with its energy when given a table.
 
     The mapping and loop order are chosen by :func:`ecoflow.memory.choose` (energy-delay).
+    ``fast_forward=False`` steps every cycle of every pass (same results, slower).
     """
     pick = choose(dataflow, problem, hw, table)
     schedule = dataflow.compile(
@@ -190,6 +197,7 @@ def simulate(
         [g.program for g in schedule.groups],
         hw,
         progress=None if progress is None else (lambda done: progress(done, n)),
+        skip=fast_forward,
     )
     return combine(schedule, results, hw, dataflow.ideal_cycles(problem, hw), table, pick.traffic)
 
