@@ -467,6 +467,27 @@ class Footprint:
     out: np.ndarray
 
 
+def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids of each part, sorted and concatenated, and the ``(parts + 1,)`` offsets.
+
+    Parts that are already strictly increasing (what the plans build) are kept as they are.
+    """
+    lengths = [len(p) for p in parts]
+    start = np.concatenate([[0], np.cumsum(lengths)])
+    if not parts:
+        return np.zeros(0, np.int64), start
+    flat = np.concatenate(parts)
+    rising = np.ones(len(flat), bool)
+    rising[1:] = flat[1:] > flat[:-1]
+    rising[start[:-1][np.asarray(lengths) > 0]] = True  # each part's first id
+    unsorted = np.unique(np.searchsorted(start, np.nonzero(~rising)[0], side="right") - 1)
+    if not len(unsorted):
+        return flat, start
+    for i in unsorted:
+        parts[i] = np.unique(parts[i])
+    return _pack(parts)
+
+
 class Footprints:
     """The footprints of every pass of a schedule, in loop-nest order, packed per kind.
 
@@ -480,12 +501,32 @@ class Footprints:
         self.segments: dict[str, np.ndarray] = {}
         self.start: dict[str, np.ndarray] = {}
         for kind in KINDS:
-            parts = [np.unique(np.asarray(getattr(f, kind), np.int64)) for f in passes]
-            self.segments[kind] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-            self.start[kind] = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+            parts = [np.asarray(getattr(f, kind), np.int64) for f in passes]
+            self.segments[kind], self.start[kind] = _pack(parts)
+        self._distinct: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.start["ifmap"]) - 1
+
+    def reordered(self, order: Sequence[int]) -> Footprints:
+        """The same footprints with pass ``j`` the ``order[j]``-th of these."""
+        out = object.__new__(Footprints)
+        out.segments, out.start = {}, {}
+        for kind in KINDS:
+            seg, start = self.segments[kind], self.start[kind]
+            out.segments[kind], out.start[kind] = _pack([seg[start[i] : start[i + 1]]
+                                                         for i in order])  # fmt: skip
+        out._distinct = self._distinct  # the same segments
+        return out
+
+    def distinct(self, kind: str) -> np.ndarray:
+        """The distinct segments of ``kind`` that any pass touches, sorted."""
+        if kind not in self._distinct:
+            seg = self.segments[kind]
+            seen = np.zeros(int(seg.max(initial=-1)) + 1, bool)
+            seen[seg] = True
+            self._distinct[kind] = np.nonzero(seen)[0]
+        return self._distinct[kind]
 
     def of(self, i: int) -> Footprint:
         """The footprint of pass ``i``."""

@@ -391,12 +391,22 @@ def in_order(plan, order: str | None = None) -> list:
 def plan_footprints(plan, order: str | None = None) -> Footprints:
     """The footprints of a plan's passes in a loop order, remembered on the plan per order.
 
-    A search over orders and the compilation of the chosen one then compute them once.
+    A pass's footprint does not depend on the order: they are computed once, for the passes
+    as ``plan.passes()`` builds them, and every order rearranges those. A search over orders
+    and the compilation of the chosen one then compute them once.
     """
     order = order or next(iter(plan.ORDERS))
+    if order not in plan.ORDERS:
+        raise KeyError(f"unknown loop order {order!r}; known: {', '.join(plan.ORDERS)}")
     memo = plan.__dict__.setdefault("_footprints", {})
     if order not in memo:
-        memo[order] = Footprints([plan.footprint(ps) for ps in in_order(plan, order)])
+        passes = plan.passes()
+        if None not in memo:
+            memo[None] = Footprints([plan.footprint(ps) for ps in passes])
+        key = plan.ORDERS[order]
+        memo[order] = (memo[None] if key is None else
+                       memo[None].reordered(sorted(range(len(passes)),
+                                                   key=lambda i: key(passes[i]))))  # fmt: skip
     return memo[order]
 
 
