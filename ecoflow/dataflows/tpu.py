@@ -79,6 +79,9 @@ class _Plan:
         self.kred = d.Cg * d.Rw * d.Sw
         self.m_tiles = ceil_div(self.M, self.rows)
         self.n_tiles = ceil_div(d.kg, self.cols)
+        # segments of a pixel tile and of a filter tile, each computed once
+        self._pixels = functools.cache(self._pixel_segments)
+        self._filters = functools.cache(self._filter_segments)
 
     def passes(self) -> list[_Tile]:
         """The tiles as built (group, pixel tile, filter tile)."""
@@ -96,31 +99,51 @@ class _Plan:
         return (min(self.rows, self.M - t.m0), min(self.cols, self.d.kg - t.n0))
 
     def footprint(self, t: _Tile) -> Footprint:
-        """The buffer segments a tile reads (its ``A`` rows' windows, ``B`` columns) and writes."""
-        d, seg = self.d, self.hw.segment_words
-        mi, nj = self.descriptor(t)
-        img, rest = np.divmod(t.m0 + np.arange(mi), d.P * d.Q)
-        y, x = np.divmod(rest, d.Q)
+        """The buffer segments a tile reads (its ``A`` rows' windows, ``B`` columns) and writes.
+
+        The ``A`` rows depend only on the pixel tile and the ``B`` columns only on the filter
+        tile: each is computed once and shared by the tiles that read it.
+        """
+        lines, ifmap = self._pixels(t.group, t.m0)
+        d = self.d
+        _, nj = self.descriptor(t)
         k = t.group * d.kg + t.n0 + np.arange(nj)
+        # output segments of filter k: those of filter 0 moved by k planes
+        return Footprint(
+            ifmap=ifmap,
+            filter=self._filters(t.group, t.n0),
+            psum=np.zeros(0, np.int64),
+            out=np.unique((k[:, None] * d.P * ceil_div(d.Q, self.hw.segment_words)
+                           + lines[None, :]).reshape(-1)),
+        )  # fmt: skip
+
+    def _pixel_segments(self, group: int, m0: int) -> tuple[np.ndarray, np.ndarray]:
+        """Output segments of filter 0 and input segments of the pixel tile at ``m0``."""
+        d, seg = self.d, self.hw.segment_words
+        mi = min(self.rows, self.M - m0)
+        img, rest = np.divmod(m0 + np.arange(mi), d.P * d.Q)
+        y, x = np.divmod(rest, d.Q)
         c, r, s = np.arange(d.Cg), np.arange(d.Rw), np.arange(d.Sw)
+        k0 = group * d.kg
         ifm, out = [], []
         # pixels of one output row read the same input rows, over their own window columns
         line = img * d.P + y
         for ln in np.unique(line):
             at = line == ln
             i, yy, xs = int(img[at][0]), int(y[at][0]), x[at]
-            rows = d.ifmap_id(i, k[0], c[:, None], yy * d.sh + r[None, :], 0).reshape(-1)
+            rows = d.ifmap_id(i, k0, c[:, None], yy * d.sh + r[None, :], 0).reshape(-1)
             cols = (xs[:, None] * d.sw + s[None, :]).reshape(-1)
             ifm.append(segment_ids(rows // d.Wx, cols, d.Wx, seg))
-            rows = d.out_id(i, k, yy, 0) // d.Q
-            out.append(segment_ids(rows, xs, d.Q, seg))
+            out.append(segment_ids(np.array([d.out_id(i, 0, yy, 0) // d.Q]), xs, d.Q, seg))
+        return np.unique(np.concatenate(out)), np.unique(np.concatenate(ifm))
+
+    def _filter_segments(self, group: int, n0: int) -> np.ndarray:
+        """Filter segments of the filter tile at ``n0``."""
+        d, seg = self.d, self.hw.segment_words
+        k = group * d.kg + n0 + np.arange(min(self.cols, d.kg - n0))
+        c, r, s = np.arange(d.Cg), np.arange(d.Rw), np.arange(d.Sw)
         fil = d.filter_id(k[:, None, None], c[None, :, None], r[None, None, :], 0).reshape(-1)
-        return Footprint(
-            ifmap=np.unique(np.concatenate(ifm)),
-            filter=segment_ids(fil // d.Sw, s, d.Sw, seg),
-            psum=np.zeros(0, np.int64),
-            out=np.unique(np.concatenate(out)),
-        )
+        return segment_ids(fil // d.Sw, s, d.Sw, seg)
 
     def spec(self, t: _Tile) -> PassSpec:
         d, hw, rows, cols = self.d, self.hw, self.rows, self.cols
