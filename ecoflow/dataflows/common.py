@@ -299,7 +299,22 @@ def segment_ids(rows: np.ndarray, cols: np.ndarray, width: int, seg: int) -> np.
     """
     per = ceil_div(width, seg)
     js = np.unique(np.asarray(cols, np.int64) // seg)
-    return np.unique(np.asarray(rows, np.int64)[:, None] * per + js[None, :])
+    ids = distinct(np.asarray(rows, np.int64))[:, None] * per + js[None, :]
+    if len(js) and (js[0] < 0 or js[-1] >= per):  # columns beyond the row: ids may collide
+        return np.unique(ids)
+    return ids.reshape(-1)
+
+
+def distinct(ids: np.ndarray) -> np.ndarray:
+    """The distinct values of ``ids``, sorted (``ids`` itself when it already is)."""
+    if len(ids) < 2 or (ids[1:] > ids[:-1]).all():
+        return ids
+    return np.unique(ids)
+
+
+def union(parts: list[np.ndarray]) -> np.ndarray:
+    """The distinct ids of ``parts``, sorted."""
+    return distinct(np.concatenate(parts))
 
 
 def element_segments(ids: np.ndarray, width: int, seg: int) -> np.ndarray:
