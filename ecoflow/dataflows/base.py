@@ -472,18 +472,16 @@ def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
     Parts that are already strictly increasing (what the plans build) are kept as they are.
     """
-    lengths = [len(p) for p in parts]
-    start = np.concatenate([[0], np.cumsum(lengths)])
+    start = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
     if not parts:
         return np.zeros(0, np.int64), start
     flat = np.concatenate(parts)
-    rising = np.ones(len(flat), bool)
-    rising[1:] = flat[1:] > flat[:-1]
-    rising[start[:-1][np.asarray(lengths) > 0]] = True  # each part's first id
-    unsorted = np.unique(np.searchsorted(start, np.nonzero(~rising)[0], side="right") - 1)
-    if not len(unsorted):
+    rising = flat[1:] > flat[:-1]
+    joins = start[1:-1][(start[1:-1] > 0) & (start[1:-1] < len(flat))]
+    rising[joins - 1] = True  # where one part ends and the next begins
+    if rising.all():
         return flat, start
-    for i in unsorted:
+    for i in np.unique(np.searchsorted(start, np.nonzero(~rising)[0] + 1, side="right") - 1):
         parts[i] = np.unique(parts[i])
     return _pack(parts)
 
@@ -514,8 +512,9 @@ class Footprints:
         out.segments, out.start = {}, {}
         for kind in KINDS:
             seg, start = self.segments[kind], self.start[kind]
-            out.segments[kind], out.start[kind] = _pack([seg[start[i] : start[i + 1]]
-                                                         for i in order])  # fmt: skip
+            parts = [seg[start[i] : start[i + 1]] for i in order]
+            out.segments[kind] = np.concatenate(parts) if parts else seg[:0]
+            out.start[kind] = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
         out._distinct = self._distinct  # the same segments
         return out
 
