@@ -149,7 +149,9 @@ class Traffic:
         return sum(self.dram_read_words.values()) + self.dram_write_words
 
 
-def _pass_refs(fp: Footprints, offset: dict[str, int], i: int) -> tuple:
+def _pass_refs(
+    fp: Footprints, offset: dict[str, int], i: int
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
     """Pass ``i``'s distinct segments as sorted global keys, its inputs and filters first.
 
     Returns:
@@ -159,11 +161,13 @@ def _pass_refs(fp: Footprints, offset: dict[str, int], i: int) -> tuple:
     seg, start = fp.segments, fp.start
     part = {kind: seg[kind][start[kind][i] : start[kind][i + 1]] for kind in KINDS}
     psum, out = part["psum"], part["out"]
-    if len(psum):
+    if not len(psum):
+        outs, reads, writes = out, np.zeros(len(out), bool), np.ones(len(out), bool)
+    elif np.array_equal(psum, out):  # a later stage reads back what it writes
+        outs, reads, writes = out, np.ones(len(out), bool), np.ones(len(out), bool)
+    else:
         outs = np.union1d(psum, out)
         reads, writes = np.isin(outs, psum), np.isin(outs, out)
-    else:
-        outs, reads, writes = out, np.zeros(len(out), bool), np.ones(len(out), bool)
     keys = np.concatenate([part["ifmap"] + offset["ifmap"], part["filter"] + offset["filter"],
                            outs + offset["out"]])  # fmt: skip
     return keys, len(keys) - len(outs), reads, writes
@@ -263,9 +267,14 @@ def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
         dirty[out_keys[writes]] = True
         on_dram[out_keys[writes]] = False
         if used > capacity:
-            # evict the first in rank order until the rest fit
-            far = held & mask
-            cum = np.cumsum(gb[far])
+            # evict the first in rank order until the rest fit (looking at as few as needed)
+            size = min(len(held), 2 * len(keys) + 1)
+            while True:
+                far = held[:size] & mask
+                cum = np.cumsum(gb[far])
+                if cum[-1] >= used - capacity or size == len(held):
+                    break
+                size = min(len(held), 4 * size)
             cut = int(np.searchsorted(cum, used - capacity)) + 1
             ev, held = far[:cut], held[cut:]
             out = ev[dirty[ev]]
