@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecoflow.config import EnergyTable, HardwareConfig
-from ecoflow.dataflows.base import AbstractDataflow, Footprints
+from ecoflow.dataflows.base import KINDS, AbstractDataflow, Footprints
 from ecoflow.dataflows.common import DirectConv
 from ecoflow.energy import prices
 from ecoflow.workloads.layer import Axis, Problem
@@ -149,32 +149,50 @@ class Traffic:
         return sum(self.dram_read_words.values()) + self.dram_write_words
 
 
-def _refs(fp: Footprints, offset: dict[str, int]) -> tuple[np.ndarray, ...]:
-    """Each pass's distinct segments: (pass, global key, read, write, next pass using it).
+def _pass_refs(
+    fp: Footprints, offset: dict[str, int], i: int
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Pass ``i``'s distinct segments as sorted global keys, its inputs and filters first.
 
-    Sorted by pass then key; the next use is ``inf`` for a segment no later pass touches.
+    Returns:
+        The keys; how many are input and filter segments (all read); of the output segments
+        after them, which the pass reads back (partial sums) and which it writes.
     """
-    n = len(fp)
-    passes, keys, reads = [], [], []
-    for kind, space, is_read in (("ifmap", "ifmap", True), ("filter", "filter", True),
-                                 ("psum", "out", True), ("out", "out", False)):  # fmt: skip
-        passes.append(np.repeat(np.arange(n), np.diff(fp.start[kind])))
-        keys.append(fp.segments[kind] + offset[space])
-        reads.append(np.full(len(fp.segments[kind]), is_read))
-    p, k, r = (np.concatenate(x) for x in (passes, keys, reads))
-    order = np.lexsort((k, p))
-    p, k, r = p[order], k[order], r[order]
-    first = np.ones(len(p), bool)
-    first[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
-    starts = np.nonzero(first)[0]
-    read = np.logical_or.reduceat(r, starts) if len(p) else r
-    write = np.logical_or.reduceat(~r, starts) if len(p) else r
-    p, k = p[starts], k[starts]
-    by_key = np.lexsort((p, k))
-    nxt = np.full(len(p), np.inf)
-    same = k[by_key][1:] == k[by_key][:-1]
-    nxt[by_key[:-1][same]] = p[by_key][1:][same]
-    return p, k, read, write, nxt
+    seg, start = fp.segments, fp.start
+    part = {kind: seg[kind][start[kind][i] : start[kind][i + 1]] for kind in KINDS}
+    psum, out = part["psum"], part["out"]
+    if not len(psum):
+        outs, reads, writes = out, np.zeros(len(out), bool), np.ones(len(out), bool)
+    elif np.array_equal(psum, out):  # a later stage reads back what it writes
+        outs, reads, writes = out, np.ones(len(out), bool), np.ones(len(out), bool)
+    else:
+        outs = np.union1d(psum, out)
+        reads, writes = np.isin(outs, psum), np.isin(outs, out)
+    keys = np.concatenate([part["ifmap"] + offset["ifmap"], part["filter"] + offset["filter"],
+                           outs + offset["out"]])  # fmt: skip
+    return keys, len(keys) - len(outs), reads, writes
+
+
+def _eviction_ranks(dram: np.ndarray, n: int) -> tuple[np.ndarray, int, int]:
+    """The order in which resident segments are evicted, as one integer each.
+
+    A segment's rank, ``base[key] + ahead * step``, increases with, in turn: the segment
+    holding data (segments of zeros first), ``ahead`` (0 when no later pass uses it, else
+    ``n`` minus the next pass that does: the furthest use first), its DRAM words and its key.
+
+    Args:
+        dram: (segments,) data words of each segment [words].
+        n: passes.
+
+    Returns:
+        ``base``, ``step`` and the mask that recovers a key from a rank (``rank & mask``).
+    """
+    bits = max(1, (len(dram) - 1).bit_length())
+    words = int(dram.max(initial=0)) + 1
+    if (2 * (n + 1) * words) << bits >= 2**63:
+        raise OverflowError(f"{n} passes over {len(dram)} segments: eviction ranks overflow")
+    base = (((dram > 0) * (n + 1) * words + dram) << bits) | np.arange(len(dram))
+    return base, words << bits, (1 << bits) - 1
 
 
 def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
@@ -187,60 +205,78 @@ def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
     gb = np.concatenate([sizes.gb[s] for s in SPACES]).astype(np.int64)
     dram = np.concatenate([sizes.dram[s] for s in SPACES]).astype(np.int64)
     space_of = np.concatenate([np.full(len(sizes.gb[s]), i) for i, s in enumerate(SPACES)])
-    is_out = space_of == SPACES.index("out")
     n = len(fp)
-    p, k, rd, wr, nxt = _refs(fp, offset)
     read = np.zeros(len(SPACES), np.int64)
     transfer = np.zeros(n + 1, np.int64)
-    distinct = np.unique(k)
+    operands = [fp.distinct(s) + offset[s] for s in ("ifmap", "filter")]
+    outs = np.union1d(fp.distinct("psum"), fp.distinct("out")) + offset["out"]
+    distinct = np.concatenate([*operands, outs])
     compulsory = int(dram[distinct].sum())
     if int(gb[distinct].sum()) <= capacity:
-        # everything stays: a segment is fetched by its first reader (unless a pass wrote it first)
-        first = np.zeros(len(k), bool)
-        first[np.unique(k, return_index=True)[1]] = True
-        fetch = first & rd & ~is_out[k]
-        np.add.at(read, space_of[k[fetch]], dram[k[fetch]])
-        np.add.at(transfer, p[fetch], dram[k[fetch]])
-        out_rows = np.unique(k[wr])
+        # everything stays: each input and filter segment is fetched by the first pass that
+        # reads it, each output segment written back once at the end
+        for j, space in enumerate(("ifmap", "filter")):
+            first = np.full(len(sizes.gb[space]), n)
+            np.minimum.at(first, fp.segments[space],
+                          np.repeat(np.arange(n), np.diff(fp.start[space])))  # fmt: skip
+            np.add.at(transfer, first[fp.distinct(space)], dram[operands[j]])
+            read[SPACES.index(space)] = dram[operands[j]].sum()
+        out_rows = fp.distinct("out") + offset["out"]
         dram_write = int(dram[out_rows].sum())
         transfer[n] += dram_write
         return Traffic(
             dram_read_words=dict(zip(SPACES, read.tolist(), strict=True)),
-            dram_write_words=dram_write, fill_words=int(gb[k[fetch]].sum()),
+            dram_write_words=dram_write, fill_words=int(gb[np.concatenate(operands)].sum()),
             drain_words=int(gb[out_rows].sum()), transfer_words=transfer,
             compulsory_words=compulsory, fits=True,
         )  # fmt: skip
-    # per segment: resident, its next use, whether the buffer holds its only up-to-date copy,
-    # and (outputs) whether its latest value was written back; ``held``: resident keys
+    refs = [_pass_refs(fp, offset, i) for i in range(n)]
+    # each pass's segments ranked by their next use (see _eviction_ranks), ascending
+    base, step, mask = _eviction_ranks(dram, n)
+    ahead = np.zeros(len(gb), np.int64)
+    ranks: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+    for i in range(n - 1, -1, -1):
+        keys = refs[i][0]
+        ranks[i] = np.sort(base[keys] + ahead[keys] * step)
+        ahead[keys] = n - i
+    # per segment: resident, its rank, whether the buffer holds its only up-to-date copy, and
+    # (outputs) whether its latest value was written back; ``held``: the resident segments'
+    # ranks, ascending (the eviction order)
     resident = np.zeros(len(gb), bool)
-    next_of = np.full(len(gb), np.inf)
+    rank_of = np.zeros(len(gb), np.int64)
     dirty = np.zeros(len(gb), bool)
     on_dram = np.zeros(len(gb), bool)
     held = np.zeros(0, np.int64)
     used = fill = drain = dram_write = 0
-    bounds = np.searchsorted(p, np.arange(n + 1))
     for i in range(n):
-        sl = slice(bounds[i], bounds[i + 1])
-        keys, r, w = k[sl], rd[sl], wr[sl]
+        keys, n_in, psum, writes = refs[i]
         miss = ~resident[keys]
-        fetch = miss & r & (~is_out[keys] | on_dram[keys])
-        fk = keys[fetch]
-        np.add.at(read, space_of[fk], dram[fk])
-        transfer[i] += int(dram[fk].sum())
+        out_keys = keys[n_in:]
+        fk = np.concatenate([keys[:n_in][miss[:n_in]],
+                             out_keys[miss[n_in:] & psum & on_dram[out_keys]]])  # fmt: skip
+        moved = dram[fk]
+        np.add.at(read, space_of[fk], moved)
+        transfer[i] += int(moved.sum())
         fill += int(gb[fk].sum())
         new = keys[miss]
         used += int(gb[new].sum())
         resident[new] = True
-        held = np.concatenate([held, new])
-        next_of[keys] = nxt[sl]
-        dirty[keys[w]] = True
-        on_dram[keys[w]] = False
+        rank_of[ranks[i] & mask] = ranks[i]
+        held = held[rank_of[held & mask] == held]  # the segments this pass uses, ranked anew
+        held = np.sort(np.concatenate([held, ranks[i]]), kind="stable")
+        dirty[out_keys[writes]] = True
+        on_dram[out_keys[writes]] = False
         if used > capacity:
-            # evict until the rest fit: segments of zeros first (refilled without DRAM), then
-            # those used furthest ahead (never-used-again first), cheaper to refetch first
-            far = held[np.lexsort((held, dram[held], -next_of[held], dram[held] > 0))]
-            cum = np.cumsum(gb[far])
-            ev = far[: int(np.searchsorted(cum, used - capacity)) + 1]
+            # evict the first in rank order until the rest fit (looking at as few as needed)
+            size = min(len(held), 2 * len(keys) + 1)
+            while True:
+                far = held[:size] & mask
+                cum = np.cumsum(gb[far])
+                if cum[-1] >= used - capacity or size == len(held):
+                    break
+                size = min(len(held), 4 * size)
+            cut = int(np.searchsorted(cum, used - capacity)) + 1
+            ev, held = far[:cut], held[cut:]
             out = ev[dirty[ev]]
             moved = int(dram[out].sum())
             dram_write += moved
@@ -250,8 +286,8 @@ def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
             dirty[out] = False
             used -= int(gb[ev].sum())
             resident[ev] = False
-            held = held[resident[held]]
-    last = held[dirty[held]]
+    last = held & mask
+    last = last[dirty[last]]
     dram_write += int(dram[last].sum())
     drain += int(gb[last].sum())
     transfer[n] += int(dram[last].sum())

@@ -467,6 +467,25 @@ class Footprint:
     out: np.ndarray
 
 
+def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ids of each part, sorted and concatenated, and the ``(parts + 1,)`` offsets.
+
+    Parts that are already strictly increasing (what the plans build) are kept as they are.
+    """
+    start = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+    if not parts:
+        return np.zeros(0, np.int64), start
+    flat = np.concatenate(parts)
+    rising = flat[1:] > flat[:-1]
+    joins = start[1:-1][(start[1:-1] > 0) & (start[1:-1] < len(flat))]
+    rising[joins - 1] = True  # where one part ends and the next begins
+    if rising.all():
+        return flat, start
+    for i in np.unique(np.searchsorted(start, np.nonzero(~rising)[0] + 1, side="right") - 1):
+        parts[i] = np.unique(parts[i])
+    return _pack(parts)
+
+
 class Footprints:
     """The footprints of every pass of a schedule, in loop-nest order, packed per kind.
 
@@ -480,12 +499,33 @@ class Footprints:
         self.segments: dict[str, np.ndarray] = {}
         self.start: dict[str, np.ndarray] = {}
         for kind in KINDS:
-            parts = [np.unique(np.asarray(getattr(f, kind), np.int64)) for f in passes]
-            self.segments[kind] = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-            self.start[kind] = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+            parts = [np.asarray(getattr(f, kind), np.int64) for f in passes]
+            self.segments[kind], self.start[kind] = _pack(parts)
+        self._distinct: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.start["ifmap"]) - 1
+
+    def reordered(self, order: Sequence[int]) -> Footprints:
+        """The same footprints with pass ``j`` the ``order[j]``-th of these."""
+        out = object.__new__(Footprints)
+        out.segments, out.start = {}, {}
+        for kind in KINDS:
+            seg, start = self.segments[kind], self.start[kind]
+            parts = [seg[start[i] : start[i + 1]] for i in order]
+            out.segments[kind] = np.concatenate(parts) if parts else seg[:0]
+            out.start[kind] = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+        out._distinct = self._distinct  # the same segments
+        return out
+
+    def distinct(self, kind: str) -> np.ndarray:
+        """The distinct segments of ``kind`` that any pass touches, sorted."""
+        if kind not in self._distinct:
+            seg = self.segments[kind]
+            seen = np.zeros(int(seg.max(initial=-1)) + 1, bool)
+            seen[seg] = True
+            self._distinct[kind] = np.nonzero(seen)[0]
+        return self._distinct[kind]
 
     def of(self, i: int) -> Footprint:
         """The footprint of pass ``i``."""

@@ -299,7 +299,22 @@ def segment_ids(rows: np.ndarray, cols: np.ndarray, width: int, seg: int) -> np.
     """
     per = ceil_div(width, seg)
     js = np.unique(np.asarray(cols, np.int64) // seg)
-    return np.unique(np.asarray(rows, np.int64)[:, None] * per + js[None, :])
+    ids = distinct(np.asarray(rows, np.int64))[:, None] * per + js[None, :]
+    if len(js) and (js[0] < 0 or js[-1] >= per):  # columns beyond the row: ids may collide
+        return np.unique(ids)
+    return ids.reshape(-1)
+
+
+def distinct(ids: np.ndarray) -> np.ndarray:
+    """The distinct values of ``ids``, sorted (``ids`` itself when it already is)."""
+    if len(ids) < 2 or (ids[1:] > ids[:-1]).all():
+        return ids
+    return np.unique(ids)
+
+
+def union(parts: list[np.ndarray]) -> np.ndarray:
+    """The distinct ids of ``parts``, sorted."""
+    return distinct(np.concatenate(parts))
 
 
 def element_segments(ids: np.ndarray, width: int, seg: int) -> np.ndarray:
@@ -391,12 +406,22 @@ def in_order(plan, order: str | None = None) -> list:
 def plan_footprints(plan, order: str | None = None) -> Footprints:
     """The footprints of a plan's passes in a loop order, remembered on the plan per order.
 
-    A search over orders and the compilation of the chosen one then compute them once.
+    A pass's footprint does not depend on the order: they are computed once, for the passes
+    as ``plan.passes()`` builds them, and every order rearranges those. A search over orders
+    and the compilation of the chosen one then compute them once.
     """
     order = order or next(iter(plan.ORDERS))
+    if order not in plan.ORDERS:
+        raise KeyError(f"unknown loop order {order!r}; known: {', '.join(plan.ORDERS)}")
     memo = plan.__dict__.setdefault("_footprints", {})
     if order not in memo:
-        memo[order] = Footprints([plan.footprint(ps) for ps in in_order(plan, order)])
+        passes = plan.passes()
+        if None not in memo:
+            memo[None] = Footprints([plan.footprint(ps) for ps in passes])
+        key = plan.ORDERS[order]
+        memo[order] = (memo[None] if key is None else
+                       memo[None].reordered(sorted(range(len(passes)),
+                                                   key=lambda i: key(passes[i]))))  # fmt: skip
     return memo[order]
 
 

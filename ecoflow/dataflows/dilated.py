@@ -48,6 +48,7 @@ from ecoflow.dataflows.common import (
     gin_words,
     make_stream,
     segment_ids,
+    union,
 )
 from ecoflow.dataflows.zerofree import Work, ZeroFreeDataflow, multicast, pe_programs
 from ecoflow.workloads.layer import Axis, Problem
@@ -217,7 +218,10 @@ class _Plan:
         d, hz, wz, seg = self.d, self.hz, self.wz, self.hw.segment_words
         steps = np.array([st for e in range(self.m.e) for st in self.steps(ps.stage, e)],
                          np.int64).reshape(-1, 2)  # fmt: skip
-        ifm, fil, out = [], [], []
+        # rows by tap column: units of one column read and write the same columns
+        ifm: dict[int, list[np.ndarray]] = {}
+        fil: dict[int, list[np.ndarray]] = {}
+        out: dict[int, list[np.ndarray]] = {}
         empty = np.zeros(0, np.int64)
         for u in ps.units:
             c = np.asarray(u.chans)
@@ -227,19 +231,24 @@ class _Plan:
             if len(n):
                 h = u.r * hz.stride + a * hz.tap_dilation
                 rows = d.ifmap_id(c[:, None], kk[0], n[None, :], h[None, :], 0).reshape(-1)
-                ifm.append(segment_ids(rows // d.Wx, u.s * wz.stride + b * wz.tap_dilation,
-                                       d.Wx, seg))  # fmt: skip
+                ifm.setdefault(u.s, []).append(rows // d.Wx)
                 rows = d.filter_id(kk[:, None], n[None, :], a[None, :] * hz.tap_dilation, 0)
-                fil.append(segment_ids(rows.reshape(-1) // d.Sw, b * wz.tap_dilation, d.Sw,
-                                       seg))  # fmt: skip
+                fil.setdefault(u.s, []).append(rows.reshape(-1) // d.Sw)
             if len(n) or ps.stage > 0:  # later stages add the partial sums they read back
                 rows = d.out_id(c[:, None], kk[None, :], u.r, 0).reshape(-1) // d.Q
-                out.append(segment_ids(rows, np.array([u.s]), d.Q, seg))
-        ifm, fil, out = ([np.unique(np.concatenate(x))] if x else [empty] for x in (ifm, fil, out))
-        out_segs = out[0]
+                out.setdefault(u.s, []).append(rows)
+
+        def segments(rows: dict[int, list[np.ndarray]], cols: Callable[[int], np.ndarray],
+                     width: int) -> np.ndarray:  # fmt: skip
+            """The segments of each tap column's rows (``cols(s)``: the columns of tap ``s``)."""
+            parts = [segment_ids(np.concatenate(r), cols(s), width, seg) for s, r in rows.items()]
+            return union(parts) if parts else empty
+
+        td = wz.tap_dilation
+        out_segs = segments(out, lambda s: np.array([s]), d.Q)
         return Footprint(
-            ifmap=ifm[0],
-            filter=fil[0],
+            ifmap=segments(ifm, lambda s: s * wz.stride + np.nonzero(self.vw[s])[0] * td, d.Wx),
+            filter=segments(fil, lambda s: np.nonzero(self.vw[s])[0] * td, d.Sw),
             psum=out_segs if ps.stage > 0 else out_segs[:0],
             out=out_segs,
         )

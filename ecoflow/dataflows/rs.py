@@ -63,6 +63,7 @@ from ecoflow.dataflows.common import (
     ideal,
     make_stream,
     segment_ids,
+    union,
 )
 from ecoflow.workloads.layer import Problem
 
@@ -181,35 +182,45 @@ class _Plan:
         return (tuple(out), ps.stage > 0, ps.stage == self.stages - 1)
 
     def footprint(self, ps: _Pass) -> Footprint:
-        """The buffer segments a pass reads and writes (what :meth:`spec` streams)."""
+        """The buffer segments a pass reads and writes (what :meth:`spec` streams).
+
+        A job's slots read the input rows of every output row they compute and the filter
+        rows of every filter: the union over slots is taken on rows, once per job.
+        """
         d, m, seg = self.d, self.m, self.hw.segment_words
         ifm, fil, out = [], [], []
         x = np.arange(d.Q) * d.sw
+        steps = [self.step(ps.stage, ch) for ch in range(m.chain)]
         for job in ps.jobs:
             images = np.asarray(job.images)
-            for kb, es in job.slots:
-                ks = np.asarray(self.filters(job, kb))
-                ys = np.arange(es * m.ew, min(d.P, (es + 1) * m.ew))
-                rows = d.out_id(images[:, None, None], ks[None, :, None], ys[None, None, :], 0)
-                out.append(segment_ids(rows.reshape(-1) // d.Q, np.arange(d.Q), d.Q, seg))
-                for ch in range(m.chain):
-                    st = self.step(ps.stage, ch)
-                    if st is None:
-                        continue
-                    chans, rc, taps = st
-                    r = np.arange(rc * m.h, min(d.Rw, (rc + 1) * m.h))
-                    c = np.asarray(chans)
-                    h = np.unique(ys[:, None] * d.sh + r[None, :])
-                    rows = d.ifmap_id(images[:, None, None], ks[0], c[None, :, None],
-                                      h[None, None, :], 0).reshape(-1) // d.Wx  # fmt: skip
-                    cols = (x[:, None] + np.asarray(taps)[None, :]).reshape(-1)
-                    ifm.append(segment_ids(rows, cols, d.Wx, seg))
-                    rows = d.filter_id(ks[:, None, None], c[None, :, None], r[None, None, :], 0)
-                    fil.append(segment_ids(rows.reshape(-1) // d.Sw, np.asarray(taps), d.Sw, seg))
-        out_segs = np.unique(np.concatenate(out))
+            kb, es = np.array(job.slots).T
+            # (slot, filter) and (slot, output row) of each slot, where they exist
+            ks = job.group * d.kg + kb[:, None] * m.p + np.arange(m.p)
+            k_in = ks < (job.group + 1) * d.kg
+            ys = es[:, None] * m.ew + np.arange(m.ew)
+            y_in = ys < d.P
+            planes = images[:, None, None] * d.K + ks[None]  # (image, slot, filter)
+            rows = planes[..., None] * d.P + ys[None, :, None, :]
+            at = np.broadcast_to(k_in[None, :, :, None] & y_in[None, :, None, :], rows.shape)
+            out.append(segment_ids(rows[at], np.arange(d.Q), d.Q, seg))
+            ks, ys = ks[k_in], ys[y_in]
+            for st in steps:
+                if st is None:
+                    continue
+                chans, rc, taps = st
+                r = np.arange(rc * m.h, min(d.Rw, (rc + 1) * m.h))
+                c = np.asarray(chans)
+                h = np.unique(ys[:, None] * d.sh + r[None, :])
+                rows = d.ifmap_id(images[:, None, None], job.group * d.kg, c[None, :, None],
+                                  h[None, None, :], 0).reshape(-1) // d.Wx  # fmt: skip
+                cols = (x[:, None] + np.asarray(taps)[None, :]).reshape(-1)
+                ifm.append(segment_ids(rows, cols, d.Wx, seg))
+                rows = d.filter_id(ks[:, None, None], c[None, :, None], r[None, None, :], 0)
+                fil.append(segment_ids(rows.reshape(-1) // d.Sw, np.asarray(taps), d.Sw, seg))
+        out_segs = union(out)
         return Footprint(
-            ifmap=np.unique(np.concatenate(ifm)),
-            filter=np.unique(np.concatenate(fil)),
+            ifmap=union(ifm),
+            filter=union(fil),
             psum=out_segs if ps.stage > 0 else out_segs[:0],
             out=out_segs,
         )

@@ -48,12 +48,14 @@ from ecoflow.dataflows.common import (
     DirectConv,
     ceil_div,
     direct_schedule,
+    distinct,
     distinct_orders,
     ideal,
     in_order,
     make_stream,
     plan_footprints,
     segment_ids,
+    union,
 )
 from ecoflow.workloads.layer import Problem
 
@@ -79,29 +81,57 @@ class _Plan:
         self.kred = d.Cg * d.Rw * d.Sw
         self.m_tiles = ceil_div(self.M, self.rows)
         self.n_tiles = ceil_div(d.kg, self.cols)
+        # segments of a pixel tile and of a filter tile of group 0, each computed once
+        self._pixels = functools.cache(self._pixel_segments)
+        self._filters = functools.cache(self._filter_segments)
 
     def passes(self) -> list[_Tile]:
         """The tiles as built (group, pixel tile, filter tile)."""
         return self.tiles()
 
     def tiles(self) -> list[_Tile]:
-        return [
+        return list(self._tiles)
+
+    @functools.cached_property
+    def _tiles(self) -> tuple[_Tile, ...]:
+        return tuple(
             _Tile(g, mt * self.rows, nt * self.cols)
             for g in range(self.d.groups)
             for mt in range(self.m_tiles)
             for nt in range(self.n_tiles)
-        ]
+        )
 
     def descriptor(self, t: _Tile) -> tuple[int, int]:
         return (min(self.rows, self.M - t.m0), min(self.cols, self.d.kg - t.n0))
 
     def footprint(self, t: _Tile) -> Footprint:
-        """The buffer segments a tile reads (its ``A`` rows' windows, ``B`` columns) and writes."""
+        """The buffer segments a tile reads (its ``A`` rows' windows, ``B`` columns) and writes.
+
+        The ``A`` rows depend only on the pixel tile and the ``B`` columns only on the filter
+        tile, and a group's are those of group 0 moved by the group's rows: each is computed
+        once and shared by the tiles that read it.
+        """
         d, seg = self.d, self.hw.segment_words
-        mi, nj = self.descriptor(t)
-        img, rest = np.divmod(t.m0 + np.arange(mi), d.P * d.Q)
-        y, x = np.divmod(rest, d.Q)
+        lines, ifmap = self._pixels(t.m0)
+        _, nj = self.descriptor(t)
         k = t.group * d.kg + t.n0 + np.arange(nj)
+        # a group's rows: those of group 0 moved by the rows of the groups before it
+        in_rows = (d.ifmap_id(0, t.group * d.kg, 0, 0, 0) - d.ifmap_id(0, 0, 0, 0, 0)) // d.Wx
+        filter_rows = t.group * d.kg * d.Cg * d.Rw
+        # output segments of filter k: those of filter 0 moved by k planes
+        return Footprint(
+            ifmap=ifmap + in_rows * ceil_div(d.Wx, seg),
+            filter=self._filters(t.n0) + filter_rows * ceil_div(d.Sw, seg),
+            psum=np.zeros(0, np.int64),
+            out=distinct((k[:, None] * d.P * ceil_div(d.Q, seg) + lines[None, :]).reshape(-1)),
+        )
+
+    def _pixel_segments(self, m0: int) -> tuple[np.ndarray, np.ndarray]:
+        """Output segments of filter 0 and input segments of group 0 of the pixel tile at ``m0``."""
+        d, seg = self.d, self.hw.segment_words
+        mi = min(self.rows, self.M - m0)
+        img, rest = np.divmod(m0 + np.arange(mi), d.P * d.Q)
+        y, x = np.divmod(rest, d.Q)
         c, r, s = np.arange(d.Cg), np.arange(d.Rw), np.arange(d.Sw)
         ifm, out = [], []
         # pixels of one output row read the same input rows, over their own window columns
@@ -109,18 +139,19 @@ class _Plan:
         for ln in np.unique(line):
             at = line == ln
             i, yy, xs = int(img[at][0]), int(y[at][0]), x[at]
-            rows = d.ifmap_id(i, k[0], c[:, None], yy * d.sh + r[None, :], 0).reshape(-1)
+            rows = d.ifmap_id(i, 0, c[:, None], yy * d.sh + r[None, :], 0).reshape(-1)
             cols = (xs[:, None] * d.sw + s[None, :]).reshape(-1)
             ifm.append(segment_ids(rows // d.Wx, cols, d.Wx, seg))
-            rows = d.out_id(i, k, yy, 0) // d.Q
-            out.append(segment_ids(rows, xs, d.Q, seg))
+            out.append(segment_ids(np.array([d.out_id(i, 0, yy, 0) // d.Q]), xs, d.Q, seg))
+        return union(out), union(ifm)
+
+    def _filter_segments(self, n0: int) -> np.ndarray:
+        """Filter segments of group 0 of the filter tile at ``n0``."""
+        d, seg = self.d, self.hw.segment_words
+        k = n0 + np.arange(min(self.cols, d.kg - n0))
+        c, r, s = np.arange(d.Cg), np.arange(d.Rw), np.arange(d.Sw)
         fil = d.filter_id(k[:, None, None], c[None, :, None], r[None, None, :], 0).reshape(-1)
-        return Footprint(
-            ifmap=np.unique(np.concatenate(ifm)),
-            filter=segment_ids(fil // d.Sw, s, d.Sw, seg),
-            psum=np.zeros(0, np.int64),
-            out=np.unique(np.concatenate(out)),
-        )
+        return segment_ids(fil // d.Sw, s, d.Sw, seg)
 
     def spec(self, t: _Tile) -> PassSpec:
         d, hw, rows, cols = self.d, self.hw, self.rows, self.cols

@@ -378,22 +378,23 @@ class _Plan:
         ys, hk, hc = self._rows(self.h, ps.rh, ps.phases, self.w, ps.rw, ps.phases_w)
         xs, wk, wc = self._rows(self.w, ps.rw, ps.phases_w, self.h, ps.rh, ps.phases)
         c = np.arange(d.Cg)
+        # every job reads and writes the same columns: rows of all jobs, then their segments
         ifm, fil, out = [], [], []
         for job in ps.jobs:
             kk = job.group * d.kg + np.asarray(job.channels)
             i = np.asarray(job.images)
             rows = d.ifmap_id(i[:, None, None], kk[0], c[None, :, None], hc[None, None, :], 0)
-            ifm.append(segment_ids(rows.reshape(-1) // d.Wx, wc, d.Wx, seg))
+            ifm.append(rows.reshape(-1) // d.Wx)
             rows = d.filter_id(kk[:, None, None], c[None, :, None],
                                hk[None, None, :] * hz.tap_dilation, 0)  # fmt: skip
-            fil.append(segment_ids(rows.reshape(-1) // d.Sw, wk * wz.tap_dilation, d.Sw, seg))
+            fil.append(rows.reshape(-1) // d.Sw)
             rows = d.out_id(i[:, None, None], kk[None, :, None], ys[None, None, :], 0)
-            out.append(segment_ids(rows.reshape(-1) // d.Q, xs, d.Q, seg))
+            out.append(rows.reshape(-1) // d.Q)
         return Footprint(
-            ifmap=np.unique(np.concatenate(ifm)),
-            filter=np.unique(np.concatenate(fil)),
+            ifmap=segment_ids(np.concatenate(ifm), wc, d.Wx, seg),
+            filter=segment_ids(np.concatenate(fil), wk * wz.tap_dilation, d.Sw, seg),
             psum=np.zeros(0, np.int64),
-            out=np.unique(np.concatenate(out)),
+            out=segment_ids(np.concatenate(out), xs, d.Q, seg),
         )
 
     @functools.cache  # noqa: B019  (one plan, few rounds)
