@@ -36,7 +36,7 @@ from ecoflow.sim.step import step
 
 CHUNK = 1024
 PIPE = 8
-HISTORY_CYCLES = 8192  # cycles of signatures a period is looked for in (periods up to half)
+HISTORY_CYCLES = 32768  # cycles of signatures a period is looked for in (periods up to half)
 WARM_CHUNKS = 4  # chunks a pass runs before the first period proposal
 STATE_FIELDS = ("cycle", "done", "pc", "recv", "used", "ptr", "pin_recv", "pin_used", "pipe",
                 "gon_occ", "counters", "stalls")  # fmt: skip
