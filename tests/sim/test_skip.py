@@ -60,7 +60,7 @@ def test_fast_forward_equals_stepping(dataflow: str, layer: ConvLayer, phase: st
     assert all(r.skipped < r.cycles for r in fast)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     dataflow=st.sampled_from(["rs", "tpu", "ecoflow"]),
     layer=layers(),
