@@ -20,7 +20,7 @@ from jax import lax
 
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import N_FIELDS, Program
-from ecoflow.sim.skip import INT32_MAX, fast_forward, find_period, periods_ahead
+from ecoflow.sim.skip import FIELDS, INT32_MAX, fast_forward, find_period, periods_ahead
 from ecoflow.sim.state import (
     COUNTERS,
     STALLS,
@@ -38,8 +38,6 @@ CHUNK = 1024
 PIPE = 8
 HISTORY_CYCLES = 32768  # cycles of signatures a period is looked for in (periods up to half)
 WARM_CHUNKS = 4  # chunks a pass runs before the first period proposal
-STATE_FIELDS = ("cycle", "done", "pc", "recv", "used", "ptr", "pin_recv", "pin_used", "pipe",
-                "gon_occ", "counters", "stalls")  # fmt: skip
 BATCH_ELEMENTS = 256_000_000  # padded operation fields per batch (about 1 GiB of int32)
 
 
@@ -99,7 +97,7 @@ class _FastForward:
         for i, program in enumerate(self.programs):
             if host["done"][i]:
                 continue
-            row = {k: np.array(host[k][i]) for k in STATE_FIELDS}
+            row = {k: np.array(host[k][i]) for k in FIELDS}
             if i in self.pending:
                 if row["cycle"] < stop[i]:
                     continue

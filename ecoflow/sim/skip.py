@@ -44,6 +44,7 @@ from ecoflow.dataflows.base import F_FLAGS, F_FREE_F, F_FREE_I, F_NEED_F, F_NEED
 
 CUMULATIVE = ("pc", "recv", "used", "ptr", "pin_recv", "pin_used", "counters", "stalls")
 EQUAL = ("pipe", "gon_occ")
+FIELDS = ("cycle", "done", *CUMULATIVE, *EQUAL)  # the state a timing run's jump reads and writes
 PROBE = 32  # cycles a proposed period must repeat at the end of the history before checking it
 INT32_MAX = np.iinfo(np.int32).max
 
