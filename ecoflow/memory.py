@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecoflow.config import EnergyTable, HardwareConfig
-from ecoflow.dataflows.base import KINDS, AbstractDataflow, Footprints
+from ecoflow.dataflows.base import KINDS, AbstractDataflow, CompositeDataflow, Footprints
 from ecoflow.dataflows.common import DirectConv
 from ecoflow.energy import prices
 from ecoflow.workloads.layer import Axis, Problem
@@ -363,6 +363,9 @@ def choose(
     order.
     """
     sizes = problem_sizes(problem, hw.segment_words, dataflow.zero_free(problem))
+    parts = dataflow.parts(problem, hw) if isinstance(dataflow, CompositeDataflow) else None
+    if parts is not None:
+        return _choose_parts(dataflow, problem, hw, table, parts, sizes)
     on_chip = 0.0
     if table is not None:
         e = prices(table, hw.technology_scale)
@@ -379,6 +382,27 @@ def choose(
                 best = pick
     assert best is not None
     return best
+
+
+def _choose_parts(
+    dataflow: CompositeDataflow,
+    problem: Problem,
+    hw: HardwareConfig,
+    table: EnergyTable | None,
+    parts: list,
+    sizes: SegmentSizes,
+) -> Choice:
+    """A composite dataflow's choice: each part's own, the traffic of all parts together.
+
+    The energy is the parts' network words plus the DRAM traffic of the whole sequence (parts
+    share operands in the buffer); the cycles are the parts' sum.
+    """
+    picks = [choose(df, p, hw, table) for df, p in parts]
+    mapping = tuple((c.mapping, c.order) for c in picks)
+    t = traffic(dataflow.footprints(problem, hw, None, mapping), sizes, hw)
+    words = sum(c.energy_pj - transfer_energy_pj(c.traffic, hw, table) for c in picks)
+    cycles = None if any(c.cycles is None for c in picks) else sum(c.cycles for c in picks)
+    return Choice(mapping, "default", t, words + transfer_energy_pj(t, hw, table), cycles)
 
 
 def no_reuse_words(fp: Footprints, sizes: SegmentSizes) -> int:

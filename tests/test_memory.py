@@ -11,8 +11,9 @@ from ecoflow import memory
 from ecoflow.dataflows import get
 from ecoflow.dataflows.base import F_FLAGS, F_OUT, SEND, UP, VALID, Footprint, Footprints
 from ecoflow.dataflows.common import DirectConv, element_segments
+from ecoflow.dataflows.ganax import decompose
 from ecoflow.workloads.layer import PHASES, ConvLayer
-from tests.dataflows.test_conformance import DATAFLOWS, FIXED, HW, layers
+from tests.dataflows.test_conformance import DATAFLOWS, FIXED, HW, layers, own_phase
 
 
 def program_segments(program, d: DirectConv, seg: int) -> dict[str, np.ndarray]:
@@ -28,6 +29,22 @@ def program_segments(program, d: DirectConv, seg: int) -> dict[str, np.ndarray]:
     }
 
 
+def _decomposed(dataflow: str, problem) -> bool:
+    """GANAX runs the problem as sub-convolutions."""
+    return dataflow == "ganax" and decompose(problem) is not None
+
+
+def assert_footprint(got: Footprint, want: dict[str, np.ndarray], exact: bool) -> None:
+    """A pass's footprint holds the segments its streams and sends touch (exactly, unless the
+    footprint comes from sub-convolutions, whose segments map to every original segment their
+    columns span)."""
+    for kind in ("ifmap", "filter", "psum", "out"):
+        if exact:
+            np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
+        else:
+            assert np.isin(want[kind], getattr(got, kind)).all(), kind
+
+
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
 @settings(max_examples=15, deadline=None)
 @given(layer=layers(), phase=st.sampled_from(PHASES))
@@ -35,7 +52,7 @@ def program_segments(program, d: DirectConv, seg: int) -> dict[str, np.ndarray]:
 def test_footprints_are_the_segments_the_passes_stream(
     dataflow: str, seg: int, layer: ConvLayer, phase: str
 ) -> None:
-    problem = layer.problem(phase)
+    problem = layer.problem(own_phase(dataflow, phase))
     hw = HW[dataflow].model_copy(
         update={"dram": HW[dataflow].dram.model_copy(update={"burst_bytes": seg * 2})}
     )
@@ -43,9 +60,8 @@ def test_footprints_are_the_segments_the_passes_stream(
     d = DirectConv.of(problem)
     assert schedule.footprints is not None and len(schedule.footprints) == schedule.passes
     for i, g in enumerate(schedule.groups):
-        got, want = schedule.footprints.of(i), program_segments(g.program, d, seg)
-        for kind in ("ifmap", "filter", "psum", "out"):
-            np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
+        assert_footprint(schedule.footprints.of(i), program_segments(g.program, d, seg),
+                         exact=not _decomposed(dataflow, problem))  # fmt: skip
 
 
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
@@ -59,10 +75,9 @@ def test_footprints_of_folded_replicated_and_transposed_layers(dataflow, phase, 
         schedule = df.compile(problem, HW[dataflow], exhaustive=True, order=order)
         assert schedule.mapping["order"] == order
         for i, g in enumerate(schedule.groups):
-            got = schedule.footprints.of(i)
             want = program_segments(g.program, d, HW[dataflow].segment_words)
-            for kind in ("ifmap", "filter", "psum", "out"):
-                np.testing.assert_array_equal(getattr(got, kind), want[kind], err_msg=kind)
+            assert_footprint(schedule.footprints.of(i), want,
+                             exact=not _decomposed(dataflow, problem))  # fmt: skip
 
 
 def _sizes(n_if: int, n_f: int, n_out: int, words: int) -> memory.SegmentSizes:

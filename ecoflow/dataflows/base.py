@@ -714,6 +714,20 @@ class AbstractDataflow(abc.ABC):
             raise CompileError(problem.layer.name, self.id, reason)
 
 
+class CompositeDataflow(AbstractDataflow):
+    """A dataflow that runs some problems as several sub-problems on other dataflows.
+
+    :func:`ecoflow.memory.choose` then chooses each part's mapping and loop order on its own
+    and passes ``compile`` and ``footprints`` the tuple of ``(mapping, order)`` per part.
+    """
+
+    @abc.abstractmethod
+    def parts(
+        self, problem: Problem, hw: HardwareConfig
+    ) -> list[tuple[AbstractDataflow, Problem]] | None:
+        """The ``(dataflow, sub-problem)`` pairs a problem runs as; ``None``: it runs whole."""
+
+
 REGISTRY: dict[str, AbstractDataflow] = {}
 
 
@@ -737,6 +751,7 @@ __all__ = [
     "STREAMS",
     "AbstractDataflow",
     "CompileError",
+    "CompositeDataflow",
     "Footprint",
     "Footprints",
     "Ids",

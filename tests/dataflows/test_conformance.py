@@ -26,7 +26,7 @@ from ecoflow.workloads.layer import PHASES, ConvLayer
 from tests.sim.test_reference import assert_same_trajectory
 
 ROOT_HW = "config/hardware/{}.yaml"
-DATAFLOWS = ("rs", "tpu", "ecoflow")
+DATAFLOWS = ("rs", "tpu", "ecoflow", "ganax")
 
 
 def _small(hw: HardwareConfig, rows: int = 4, cols: int = 5) -> HardwareConfig:
@@ -42,13 +42,27 @@ HW = {
     "tpu": _small(load_hardware(ROOT_HW.format("tpu_13x15"))),
     "ecoflow": _small(load_hardware(ROOT_HW.format("ecoflow_13x15"))),
 }
+HW["ganax"] = HW["rs"]  # GANAX runs on the Eyeriss array
+
+
+def phases_of(dataflow: str) -> tuple[str, ...]:
+    """The phases random layers check: GANAX runs the others of a ``conv`` layer as ``rs``."""
+    return ("igrad",) if dataflow == "ganax" else PHASES
+
+
+def own_phase(dataflow: str, phase: str) -> str:
+    """``phase``, or the phase where GANAX differs from ``rs`` (see :func:`phases_of`)."""
+    return phase if phase in phases_of(dataflow) else phases_of(dataflow)[0]
 
 
 def expected_macs(dataflow: str, problem) -> int:
-    """MACs a dataflow schedules: every product of the padded problem, or only the useful ones
-    for EcoFlow's zero-free mappings."""
+    """MACs a dataflow schedules: every product of the padded problem, only the useful ones
+    for EcoFlow's zero-free mappings, those of GANAX's sub-convolutions (no inserted zero)."""
     from ecoflow.dataflows.ecoflow import delegate
+    from ecoflow.dataflows.ganax import decompose
 
+    if dataflow == "ganax" and (parts := decompose(problem)) is not None:
+        return sum(p.problem.padded.zero_counts().macs for p in parts)
     zero_free = dataflow == "ecoflow" and delegate(problem) != "rs"
     counts = problem.padded.zero_counts()
     return counts.useful_macs if zero_free else counts.macs
@@ -102,7 +116,7 @@ def check_functional(
 @settings(max_examples=4)
 @given(layer=layers())
 def test_functional_equals_autodiff(dataflow: str, layer: ConvLayer) -> None:
-    check_functional(layer, dataflow, HW[dataflow])
+    check_functional(layer, dataflow, HW[dataflow], phases=phases_of(dataflow))
 
 
 FIXED = [
@@ -125,7 +139,7 @@ def test_functional_folding_replication(dataflow: str, layer: ConvLayer) -> None
 @settings(max_examples=8)
 @given(layer=layers(), phase=st.sampled_from(PHASES))
 def test_every_product_scheduled_once(dataflow: str, layer: ConvLayer, phase: str) -> None:
-    problem = layer.problem(phase)
+    problem = layer.problem(own_phase(dataflow, phase))
     pairs = []
     for spec in get(dataflow).pass_specs(problem, HW[dataflow]):
         for o in spec.ops:
@@ -141,7 +155,7 @@ def test_every_product_scheduled_once(dataflow: str, layer: ConvLayer, phase: st
 @given(layer=layers(), phase=st.sampled_from(PHASES))
 def test_default_equals_exhaustive(dataflow: str, layer: ConvLayer, phase: str) -> None:
     hw = HW[dataflow]
-    problem = layer.problem(phase)
+    problem = layer.problem(own_phase(dataflow, phase))
     df = get(dataflow)
     fast = simulate(problem, df, hw)
     pick = choose(df, problem, hw)  # the mapping and loop order simulate runs with
