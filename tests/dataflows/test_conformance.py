@@ -132,7 +132,8 @@ FIXED = [
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
 @pytest.mark.parametrize("layer", FIXED, ids=lambda layer: layer.name)
 def test_functional_folding_replication(dataflow: str, layer: ConvLayer) -> None:
-    check_functional(layer, dataflow, HW[dataflow])
+    phases = PHASES if layer.kind == "tconv" else phases_of(dataflow)
+    check_functional(layer, dataflow, HW[dataflow], phases=phases)
 
 
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
