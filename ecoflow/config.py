@@ -305,6 +305,34 @@ class SimulateConfig(_Model):
     )
 
 
+class GanConfig(_Model):
+    """§6.3: GAN training (Figs. 12-13 on the Table 7 layers, Table 8 end to end)."""
+
+    networks: list[Name] = Field(
+        default_factory=list, description="GANs to simulate (none: the stage is skipped)"
+    )
+    variants: list[Literal["base", "opt"]] = Field(
+        default_factory=lambda: ["base"], description="GANs have no pooling to fold: base"
+    )
+    layers: Literal["all", "paper"] | list[Name] = Field(
+        "all", description="all: every convolution (Table 8); paper: the Table 7 layers only"
+    )
+    phases: list[Literal["forward", "igrad", "fgrad"]] = Field(
+        default_factory=lambda: ["forward", "igrad", "fgrad"], description="training phases"
+    )
+    runs: list[RunConfig] = Field(
+        default_factory=list, description="dataflow and hardware pairs (rs, tpu, ganax, ecoflow)"
+    )
+
+    @model_validator(mode="after")
+    def _baselines(self) -> GanConfig:
+        flows = [r.dataflow for r in self.runs]
+        if self.networks and not {"rs", "tpu"} <= set(flows):
+            raise ValueError("[gan.runs] Fig. 12 normalises to rs and Table 8 to tpu: both must "
+                             f"run, got {flows}")  # fmt: skip
+        return self
+
+
 class EyerissConfig(_Model):
     """Table 2: the Eyeriss chip validation."""
 
@@ -335,6 +363,7 @@ class ExperimentConfig(_Model):
         default_factory=list, description="dataflow and hardware pairs to simulate"
     )
     simulate: SimulateConfig = SimulateConfig()
+    gan: GanConfig = GanConfig()
     eyeriss: EyerissConfig = EyerissConfig()
     noc: NocTableConfig = NocTableConfig()
     fig3: Fig3Config = Fig3Config()
@@ -350,6 +379,7 @@ class ExperimentConfig(_Model):
     @model_validator(mode="after")
     def _simulated_networks_have_tables(self) -> ExperimentConfig:
         for key, names in (("simulate.networks", self.simulate.networks or []),
+                           ("gan.networks", self.gan.networks),
                            ("noc.networks", self.noc.networks)):  # fmt: skip
             missing = [n for n in names if n not in self.networks]
             if missing:

@@ -66,6 +66,8 @@ def _broken(tmp_path: Path, source: str, edit) -> Path:
          "alu.mult", "missing"),
         ("config/config.yaml", lambda d: d.update(networks=["vgg"]),
          "networks", "unknown network"),
+        ("config/config.yaml", lambda d: d["gan"].update(runs=d["gan"]["runs"][2:]),
+         "gan", "both must run"),
     ],
 )  # fmt: skip
 def test_broken_files_name_file_key_and_reason(tmp_path, source, edit, key, reason) -> None:

@@ -64,8 +64,10 @@ def _same_shape(sub: xr.Dataset, layer: str, variant: str) -> bool:
                int(sub[c].sel(variant="base", layer=layer)) for c in letters)  # fmt: skip
 
 
-def layer_table(ds: xr.Dataset, layers: Sequence[tuple[str, str, str]]) -> pd.DataFrame:
-    """Per layer, phase and dataflow: time, energy by level, and both normalised to ``tpu``.
+def layer_table(
+    ds: xr.Dataset, layers: Sequence[tuple[str, str, str]], baseline: str = BASELINE
+) -> pd.DataFrame:
+    """Per layer, phase and dataflow: time, energy by level, both normalised to ``baseline``.
 
     Columns: ``network variant layer tag phase dataflow time_ms energy_pj speedup
     energy_saving`` and ``energy_<level>_pj``.
@@ -75,7 +77,7 @@ def layer_table(ds: xr.Dataset, layers: Sequence[tuple[str, str, str]]) -> pd.Da
         sub = ds.sel(network=network, variant=variant, layer=layer)
         tag = layer_tag(network, variant, layer, str(sub["paper_label"].item()))
         for phase in sub["phase"].values:
-            base = sub.sel(phase=phase, dataflow=BASELINE)
+            base = sub.sel(phase=phase, dataflow=baseline)
             for df in sub["dataflow"].values:
                 s = sub.sel(phase=phase, dataflow=df)
                 e = s["energy_pj"].sel(level=list(LEVELS))

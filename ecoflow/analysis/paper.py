@@ -2,7 +2,8 @@
 
 :func:`comparison` gathers, from the workflow's tables, the figures the paper publishes: the
 per-layer speedups of §6.2.1, the maximum energy savings of §6.2.2, Table 6, Table 2, the
-multicast IDs of §4.4 and the Fig. 3 claim. Quantities the run did not produce (a network not
+multicast IDs of §4.4, the Fig. 3 claim and, for GANs, the §6.3 claims on the Table 7 layers and
+Table 8. Quantities the run did not produce (a network not
 simulated, a layer not selected) are left out, not guessed. ``ratio`` is ours / paper.
 """
 
@@ -26,6 +27,8 @@ SPEEDUP_LAYERS = {
     "alexnet_opt_CONV1": ("alexnet", "opt", "CONV1"),
 }
 APPROXIMATE = {"close to 4x": (4.0, "about"), "more than 3x": (3.0, "at least")}
+GAN_NAMES = {"pix2pix": "pix2pix", "CycleGAN": "cyclegan"}
+TABLE8_DATAFLOWS = {"Eyeriss": "rs", "GANAX": "ganax", "EcoFlow": "ecoflow"}
 
 
 def _row(quantity: str, source: str, paper: float, ours: float, note: str = "") -> dict:
@@ -79,6 +82,57 @@ def _table6(e2e: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
     return rows
 
 
+def _table8(e2e: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
+    rows = []
+    for metric in ("speedup", "energy_saving"):
+        for name, by_df in ref[metric].items():
+            for paper_df, df in TABLE8_DATAFLOWS.items():
+                hit = e2e[(e2e["network"] == GAN_NAMES[name]) & (e2e["dataflow"] == df)
+                          & (e2e["variant"] == "base")]  # fmt: skip
+                if hit.empty:
+                    continue
+                rows.append(_row(f"end-to-end {metric.replace('_', ' ')}, {name}, {paper_df}",
+                                 "Table 8", float(by_df[paper_df]), float(hit[metric].iloc[0]),
+                                 f"{int(hit['layers'].iloc[0])} layers"))  # fmt: skip
+    return rows
+
+
+def _geomean_ratio(layers: pd.DataFrame, over: str, mask: pd.Series) -> tuple[float, int]:
+    """Geometric mean over layer phases of ``time(over) / time(ecoflow)`` where ``mask``."""
+    sel = layers[mask]
+    t = sel.pivot_table(index=["tag", "phase"], columns="dataflow", values="time_ms")
+    if over not in t or "ecoflow" not in t:
+        return np.nan, 0
+    r = (t[over] / t["ecoflow"]).dropna()
+    return (float(np.exp(np.log(r).mean())) if len(r) else np.nan), len(r)
+
+
+def _gan_layers(layers: pd.DataFrame) -> list[dict]:
+    """§6.3's claims on the Table 7 layers (Fig. 12), as geometric means over layer phases."""
+    rows = []
+    gen, disc = layers["tag"].str.contains("Gen-"), layers["tag"].str.contains("Disc-")
+    every = pd.Series(True, index=layers.index)
+    transposed = (gen & (layers["phase"] == "forward")) | (disc & (layers["phase"] == "igrad"))
+    for over, mask, paper, what, note in (
+        ("rs", every, 4.0, "every phase", "paper: on the order of 4x"),
+        ("tpu", every, 4.0, "every phase", "paper: on the order of 4x"),
+        ("ganax", layers["phase"] == "fgrad", 3.5, "fgrad", "paper: 3-4x"),
+        (
+            "ganax",
+            transposed,
+            1.0,
+            "generator forward and discriminator igrad",
+            "paper: very similar",
+        ),
+    ):
+        value, n = _geomean_ratio(layers, over, mask)
+        if n:
+            rows.append(_row(f"ecoflow speedup over {over}, Table 7 layers, {what} (geometric "
+                             "mean)", "§6.3, Fig. 12", paper, value,
+                             f"{note}; {n} layer phases"))  # fmt: skip
+    return rows
+
+
 def _table2(t2: pd.DataFrame) -> list[dict]:
     return [
         _row(
@@ -124,6 +178,8 @@ def comparison(
     table2: pd.DataFrame | None = None,
     noc: pd.DataFrame | None = None,
     zeros: xr.Dataset | None = None,
+    gan_layers: pd.DataFrame | None = None,
+    table8: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The paper's published figures beside ours: ``quantity source paper ours ratio note``."""
     rows: list[dict] = []
@@ -137,4 +193,8 @@ def comparison(
         rows += _speedups(layers, ref["per_layer_speedups_sec6_2"])
     if e2e is not None:
         rows += _table6(e2e, ref["cnn_end_to_end_table6"])
+    if gan_layers is not None:
+        rows += _gan_layers(gan_layers)
+    if table8 is not None:
+        rows += _table8(table8, ref["gan_sec6_3"]["end_to_end_table8"])
     return pd.DataFrame(rows, columns=["quantity", "source", "paper", "ours", "ratio", "note"])

@@ -53,7 +53,7 @@ from ecoflow.dataflows.base import (
     register,
 )
 from ecoflow.dataflows.common import DirectConv, ceil_div, ideal
-from ecoflow.workloads.layer import Axis, PaddedConv, Problem
+from ecoflow.workloads.layer import Axis, Problem
 
 
 @dataclass(frozen=True)
@@ -380,8 +380,12 @@ class Ganax(CompositeDataflow):
             problem=problem,
             groups=tuple(groups),
             loops=(("subconv", len(parts)),),
-            mapping={"runs": "rs", "subconvs": len(parts), "order": order or "default",
-                     **{f"first_{k}": v for k, v in first.items() if k != "order"}},  # fmt: skip
+            mapping={
+                "runs": "rs",
+                "subconvs": len(parts),
+                "order": order or "default",
+                **{f"first_{k}": v for k, v in first.items() if k != "order"},
+            },
             operand_shapes={"ifmap": whole.in_shape, "filter": whole.filter_shape},
             output_shape=whole.out_shape,
             zero_macs=zero_macs,

@@ -48,11 +48,18 @@ def speedup(table: pd.DataFrame, phase: str) -> plt.Figure:
     return fig
 
 
-def energy_breakdown(table: pd.DataFrame, phases: tuple[str, ...] = ("igrad", "fgrad")):
-    """Fig. 11: energy by level (DRAM, GBUFF, SPAD, ALU, NoC) per layer and dataflow.
+def energy_breakdown(
+    table: pd.DataFrame,
+    phases: tuple[str, ...] = ("igrad", "fgrad"),
+    flows: tuple[str, ...] | None = None,
+    normalise: bool = True,
+    title: str = "Fig. 11: energy breakdown of the evaluated layers",
+) -> plt.Figure:
+    """Energy by level (DRAM, GBUFF, SPAD, ALU, NoC) per layer and dataflow (Figs. 11, 13).
 
-    Bars are normalised to the ``tpu`` total of their layer and phase; ``tpu``'s energy in uJ
-    is written on its bar.
+    ``normalise``: bars are divided by the ``tpu`` total of their layer and phase, with
+    ``tpu``'s energy in uJ below its bar; else absolute, in uJ. ``flows``: the dataflows drawn,
+    in order (default: every one in the table).
     """
     theme()
     fig, axes = plt.subplots(len(phases), 1, figsize=(11, 3.2 * len(phases)), squeeze=False,
@@ -61,30 +68,74 @@ def energy_breakdown(table: pd.DataFrame, phases: tuple[str, ...] = ("igrad", "f
     for ax, phase in zip(axes[:, 0], phases, strict=True):
         df = table[table["phase"] == phase]
         tags = list(dict.fromkeys(df["tag"]))
-        flows = list(dict.fromkeys(df["dataflow"]))
-        width = 0.8 / max(1, len(flows))
+        shown = [f for f in (flows or dict.fromkeys(df["dataflow"])) if f in set(df["dataflow"])]
+        width = 0.8 / max(1, len(shown))
         for i, tag in enumerate(tags):
             rows = df[df["tag"] == tag].set_index("dataflow")
             ref = float(rows.loc[BASELINE, "energy_pj"]) if BASELINE in rows.index else np.nan
-            for j, flow in enumerate(flows):
+            scale = ref if normalise else 1e6
+            for j, flow in enumerate(shown):
                 if flow not in rows.index:
                     continue
-                x = i + (j - (len(flows) - 1) / 2) * width
+                x = i + (j - (len(shown) - 1) / 2) * width
                 bottom = 0.0
                 for level in LEVELS:
-                    h = float(rows.loc[flow, f"energy_{level}_pj"]) / ref
+                    h = float(rows.loc[flow, f"energy_{level}_pj"]) / scale
                     ax.bar(x, h, width * 0.95, bottom=bottom, color=colors[level],
                            label=level if (i, j) == (0, 0) else None)  # fmt: skip
                     bottom += h
                 ax.text(x, bottom, flow, ha="center", va="bottom", fontsize=5, rotation=90)
-                if flow == BASELINE:
+                if normalise and flow == BASELINE:
                     ax.text(x, -0.02, f"{ref / 1e6:.0f}", ha="center", va="top", fontsize=5)
-        ax.set_xticks(range(len(tags)), tags, rotation=50, ha="right", fontsize=7)
-        ax.set_ylabel(f"energy / {BASELINE} energy [1]")
-        ax.set_title(f"{phase}: energy by level, normalised to {BASELINE} (its energy in uJ "
-                     "below its bar)", loc="left", fontsize=9)  # fmt: skip
+        ax.set_xticks(range(len(tags)), tags, rotation=50 if len(tags) > 4 else 0,
+                      ha="right" if len(tags) > 4 else "center", fontsize=7)  # fmt: skip
+        if normalise:
+            ax.set_ylabel(f"energy / {BASELINE} energy [1]")
+            ax.set_title(f"{phase}: energy by level, normalised to {BASELINE} (its energy in uJ "
+                         "below its bar)", loc="left", fontsize=9)  # fmt: skip
+        else:
+            ax.set_ylabel("energy [uJ]")
+            ax.set_title(f"{phase}: energy by level", loc="left", fontsize=9)
         ax.legend(fontsize=7, ncols=len(LEVELS), loc="upper right")
-    fig.suptitle("Fig. 11: energy breakdown of the evaluated layers")
+    fig.suptitle(title)
+    return fig
+
+
+GAN_TITLE = ("Fig. 12: speedup of the GAN layers (Table 7), normalised to rs "
+             "(rs time in ms on its bars)")  # fmt: skip
+
+
+def gan_speedup(table: pd.DataFrame, baseline: str = "rs") -> plt.Figure:
+    """Fig. 12: per Table 7 layer, the speedup of each dataflow over ``baseline`` in each phase.
+
+    ``table``: :func:`ecoflow.analysis.compare.layer_table` normalised to ``baseline``.
+    """
+    theme()
+    phases = list(dict.fromkeys(table["phase"]))
+    fig, axes = plt.subplots(1, len(phases), figsize=(3.6 * len(phases) + 1, 3.6), squeeze=False,
+                             sharey=True, constrained_layout=True)  # fmt: skip
+    hue = list(dict.fromkeys(table["dataflow"]))
+    top = float(np.nanmax(table["speedup"])) if len(table) else 1.0
+    low = float(np.nanmin(table["speedup"])) if len(table) else 1.0
+    for ax, phase in zip(axes[0], phases, strict=True):
+        df = table[table["phase"] == phase]
+        order = list(dict.fromkeys(df["tag"]))
+        sns.barplot(df, x="tag", y="speedup", hue="dataflow", order=order, hue_order=hue, ax=ax,
+                    legend=ax is axes[0, -1])  # fmt: skip
+        ax.set_yscale("log")
+        ax.axhline(1, color="0.3", lw=0.8)
+        base = df[df["dataflow"] == baseline].set_index("tag")["time_ms"]
+        bars = ax.containers[hue.index(baseline)] if baseline in hue else []
+        for bar, tag in zip(bars, order, strict=False):
+            ax.annotate(f"{base[tag]:.1f}", (bar.get_x() + bar.get_width() / 2,
+                        bar.get_height()), ha="center", va="bottom", fontsize=6,
+                        rotation=90)  # fmt: skip
+        ax.set_ylim(min(0.1, low / 2), top * 4)
+        ax.set_xlabel("")
+        ax.set_ylabel(f"speedup over {baseline} [1]")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+        ax.set_title(phase, loc="left", fontsize=9)
+    fig.suptitle(GAN_TITLE, fontsize=9)
     return fig
 
 

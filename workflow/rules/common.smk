@@ -2,6 +2,7 @@ import os
 
 from snakemake.utils import min_version, validate
 
+from ecoflow.config import GanConfig
 from ecoflow.workloads.zoo import ZOO
 
 min_version("9.0")
@@ -16,7 +17,30 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 NETWORKS = config["networks"]
 RUNS = config["runs"]
-SIM_NETWORKS = config["simulate"].get("networks") or NETWORKS
+GAN = GanConfig(**config.get("gan", {})).model_dump()  # with the defaults
+GAN_NETWORKS = GAN.get("networks", [])
+GAN_RUNS = GAN.get("runs", [])
+GAN_OUTPUTS = [
+    f"results/sim/{network}/{run['hardware']}/{run['dataflow']}.nc"
+    for network in GAN_NETWORKS
+    for run in GAN_RUNS
+]
+GAN_TARGETS = (
+    [
+        "results/tables/table8_gan_end_to_end.md",
+        *(
+            f"figures/{f}.{e}"
+            for f in ("fig12_gan_speedup", "fig13_gan_energy")
+            for e in ("png", "pdf")
+        ),
+    ]
+    if GAN_NETWORKS
+    else []
+)
+# the CNNs (Table 6); GANs are simulated with the gan settings (Table 8)
+SIM_NETWORKS = [
+    n for n in config["simulate"].get("networks") or NETWORKS if n not in GAN_NETWORKS
+]
 SIM_OUTPUTS = [
     f"results/sim/{network}/{run['hardware']}/{run['dataflow']}.nc"
     for network in SIM_NETWORKS
@@ -28,7 +52,7 @@ ENV = "../../environment.yml"
 
 wildcard_constraints:
     network="|".join(NETWORKS),
-    dataflow="|".join(sorted({r["dataflow"] for r in RUNS}) or ["none"]),
+    dataflow="|".join(sorted({r["dataflow"] for r in RUNS + GAN_RUNS}) or ["none"]),
     hardware="[A-Za-z0-9_.-]+",
     ext="png|pdf",
 
@@ -46,3 +70,30 @@ def energy_table(wildcards):
 
     hw_file = f"config/hardware/{wildcards.hardware}.yaml"
     return str(energy_table_path(hw_file, load_hardware(hw_file)))
+
+
+def sim_setting(key):
+    """A simulation job's setting: from ``gan`` for the GANs, else from ``simulate``."""
+
+    def get(wildcards):
+        if wildcards.network in GAN_NETWORKS:
+            return GAN[key]
+        return config["variants"] if key == "variants" else config["simulate"][key]
+
+    return get
+
+
+def comparison_inputs(wildcards):
+    """The paper comparison's tables, the GAN ones when the GAN stage runs."""
+    inputs = {
+        "reference": "reference/ecoflow_paper.yaml",
+        "layers": "results/tables/layers.csv",
+        "table6": "results/tables/table6_end_to_end.csv",
+        "table2": "results/tables/table2_eyeriss.csv",
+        "noc": "results/tables/noc_ids.csv",
+        "zeros": "results/zeros.nc",
+    }
+    if GAN_NETWORKS:
+        inputs["gan_layers"] = "results/tables/gan_layers.csv"
+        inputs["table8"] = "results/tables/table8_gan_end_to_end.csv"
+    return inputs

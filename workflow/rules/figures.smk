@@ -124,12 +124,7 @@ rule noc_table:
 
 rule paper_comparison:
     input:
-        reference="reference/ecoflow_paper.yaml",
-        layers="results/tables/layers.csv",
-        table6="results/tables/table6_end_to_end.csv",
-        table2="results/tables/table2_eyeriss.csv",
-        noc="results/tables/noc_ids.csv",
-        zeros="results/zeros.nc",
+        unpack(comparison_inputs),
     output:
         csv="results/tables/paper_comparison.csv",
         md="results/tables/paper_comparison.md",

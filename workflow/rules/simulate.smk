@@ -13,9 +13,9 @@ rule simulate:
     conda:
         ENV
     params:
-        variants=config["variants"],
-        layers=config["simulate"]["layers"],
-        phases=config["simulate"]["phases"],
+        variants=sim_setting("variants"),
+        layers=sim_setting("layers"),
+        phases=sim_setting("phases"),
     script:
         "../scripts/simulate.py"
 
@@ -27,6 +27,19 @@ rule summary:
         "results/summary.nc",
     log:
         "logs/summary.log",
+    conda:
+        ENV
+    script:
+        "../scripts/summary.py"
+
+
+rule gan_summary:
+    input:
+        GAN_OUTPUTS,
+    output:
+        "results/gan_summary.nc",
+    log:
+        "logs/gan_summary.log",
     conda:
         ENV
     script:

@@ -22,6 +22,8 @@ table = comparison(
     table2=pd.read_csv(i.table2),
     noc=pd.read_csv(i.noc, keep_default_na=False),
     zeros=read_dataset(i.zeros),
+    gan_layers=pd.read_csv(i.gan_layers) if hasattr(i, "gan_layers") else None,
+    table8=pd.read_csv(i.table8) if hasattr(i, "table8") else None,
 )
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, float_format="%.4g"))
 atomic_write_text(snakemake.output.md, table.to_markdown(index=False, floatfmt=".3g") + "\n")
