@@ -285,7 +285,7 @@ class Fig3Config(_Model):
 class RunConfig(_Model):
     """One dataflow on one hardware."""
 
-    dataflow: Literal["rs", "tpu", "ecoflow", "ganax"] = Field(description="dataflow id")
+    dataflow: Literal["rs", "tpu", "ecoflow", "ganax", "st_os"] = Field(description="dataflow id")
     hardware: Name = Field(description="file stem in config/hardware/")
 
 
