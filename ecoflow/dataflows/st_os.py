@@ -142,7 +142,7 @@ class _Plan:
         )
 
     def spec(self, t: _Tile) -> PassSpec:
-        d, hw, rows, cols = self.d, self.hw, self.rows, self.cols
+        hw, rows, cols = self.hw, self.rows, self.cols
         pes = rows * cols
         nl, nx = self.descriptor(t)
         line, pos, tap = np.broadcast_arrays(*self._window(t))
@@ -181,7 +181,7 @@ class _Plan:
                 "filter": Ids(
                     [[i] for i in range(rows)], [[[0]] + [no_ids] * (cols - 1) for _ in range(rows)]
                 ),
-            },  # fmt: skip
+            },
             source=src,
             capacity={"ifmap": hw.pe.operand_registers, "filter": hw.pe.operand_registers},
             width={
@@ -289,6 +289,6 @@ class SpatialTiledOS(AbstractDataflow):
                 "length": plan.length,
                 "taps": plan.taps,
                 "order": order or next(iter(_Plan.ORDERS)),
-            },  # fmt: skip
+            },
             self.footprints(problem, hw, order),
         )
