@@ -314,6 +314,7 @@ class GanConfig(_Model):
     variants: list[Literal["base", "opt"]] = Field(
         default_factory=lambda: ["base"], description="GANs have no pooling to fold: base"
     )
+    batch: PosInt = Field(4, description="images per batch of the GAN layer tables")
     layers: Literal["all", "paper"] | list[Name] = Field(
         "all", description="all: every convolution (Table 8); paper: the Table 7 layers only"
     )

@@ -10,7 +10,7 @@ rule layer_table:
         ENV
     params:
         source=layer_source,
-        batch=config["batch"],
+        batch=lambda w: GAN["batch"] if w.network in GAN_NETWORKS else config["batch"],
     script:
         "../scripts/layer_table.py"
 
