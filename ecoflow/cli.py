@@ -1,4 +1,4 @@
-"""Command line: ``ecoflow layers``, ``zeros``, ``simulate``, ``check-config``.
+"""Command line: ``ecoflow layers``, ``zeros``, ``simulate``, ``noc``, ``fuseconv``, and more.
 
 Every command takes ``--format`` (``table|csv|json``; ``simulate``: ``table|json``). Bad input
 ends with one line on standard error that names the file or option, the key and the reason, and
@@ -532,6 +532,59 @@ def simulate(
             file=sys.stderr,
         )
         raise typer.Exit(1)
+
+
+@app.command("fuseconv")
+def fuseconv(
+    networks_: Annotated[
+        list[str] | None, typer.Argument(metavar="NETWORK...", help="networks (default: all five)")
+    ] = None,
+    variants: Annotated[str, typer.Option(help="comma-separated variants")] = (
+        "baseline,full,half,full_50pct,half_50pct"
+    ),
+    hardware: Annotated[Path, typer.Option(help="systolic hardware YAML file")] = Path(
+        "config/hardware/tpu_64x64.yaml"
+    ),
+    fmt: Annotated[SimFormat, typer.Option("--format", "-f", help="output format")] = (
+        SimFormat.table
+    ),
+) -> None:
+    """FuSeConv: latency of each network variant, speedup over the baseline, time shares."""
+    import yaml
+
+    from ecoflow import config
+    from ecoflow import fuseconv as fc
+    from ecoflow.workloads import fuseconv as nets
+
+    names = networks_ or list(nets.NETWORKS)
+    for name in names:
+        if name not in nets.NETWORKS:
+            fail(f"NETWORK: unknown network {name!r}; known: {', '.join(nets.NETWORKS)}")
+    wanted = [v.strip() for v in variants.split(",") if v.strip()]
+    for v in wanted:
+        if v not in nets.VARIANTS:
+            fail(f"--variants: unknown variant {v!r}; known: {', '.join(nets.VARIANTS)}")
+    if "baseline" not in wanted:
+        fail("--variants: speedups need the baseline")
+    try:
+        config.load_hardware(hardware)
+    except ConfigError as err:
+        fail(str(err))
+    ref_path = Path(__file__).resolve().parents[1] / "reference" / "fuseconv.yaml"
+    ref = yaml.safe_load(ref_path.read_text()) if ref_path.is_file() else None
+    parts = []
+    for name in names:
+        with _LazyProgress(f"{name} layers") as bar:
+            parts.append(fc.simulate_variants(name, hardware, wanted, progress=bar.update))
+    import pandas as pd
+
+    table = fc.summary(pd.concat(parts, ignore_index=True), ref)
+    rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in table.to_dict(orient="records")]  # fmt: skip
+    if fmt is SimFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    emit(rows, Format.table, f"FuSeConv on {hardware.stem}, batch 1 (speedups over baseline)")
 
 
 @app.command("noc")

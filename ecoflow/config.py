@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ecoflow.workloads.fuseconv import NETWORKS as FUSECONV_NETWORKS
 from ecoflow.workloads.layer import ConvLayer, LayerError
 from ecoflow.workloads.networks import NETWORKS
 
@@ -334,6 +335,34 @@ class GanConfig(_Model):
         return self
 
 
+class FuseconvConfig(_Model):
+    """FuSeConv (reference/fuseconv.yaml): inference latency of FuSe variants on ST-OS."""
+
+    networks: list[Name] = Field(
+        default_factory=list, description="FuSeConv networks (none: the stage is skipped)"
+    )
+    variants: list[Literal["baseline", "full", "half", "full_50pct", "half_50pct"]] = Field(
+        default_factory=lambda: ["baseline", "full", "half", "full_50pct", "half_50pct"],
+        description="network variants (baseline: depthwise KxK on tpu)",
+    )
+    hardware: Name = Field("tpu_64x64", description="systolic hardware file stem")
+
+    @field_validator("networks")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in FUSECONV_NETWORKS]
+        if unknown:
+            raise ValueError(f"unknown FuSeConv network(s) {unknown}; known: "
+                             f"{list(FUSECONV_NETWORKS)}")  # fmt: skip
+        return names
+
+    @model_validator(mode="after")
+    def _has_baseline(self) -> FuseconvConfig:
+        if self.networks and "baseline" not in self.variants:
+            raise ValueError("speedups are over the baseline: variants must include it")
+        return self
+
+
 class EyerissConfig(_Model):
     """Table 2: the Eyeriss chip validation."""
 
@@ -365,6 +394,7 @@ class ExperimentConfig(_Model):
     )
     simulate: SimulateConfig = SimulateConfig()
     gan: GanConfig = GanConfig()
+    fuseconv: FuseconvConfig = FuseconvConfig()
     eyeriss: EyerissConfig = EyerissConfig()
     noc: NocTableConfig = NocTableConfig()
     fig3: Fig3Config = Fig3Config()

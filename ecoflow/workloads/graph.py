@@ -283,11 +283,15 @@ class Builder:
         """A direct convolution."""
         return self._windowed("conv", x, K, R, S, stride, padding, dilation, name, groups=groups)
 
-    def dwconv(self, x: str, R: int, *, stride: int | tuple = 1,
+    def dwconv(self, x: str, R: int, S: int | None = None, *, stride: int | tuple = 1,
                padding: str | Pads | int = "valid", multiplier: int = 1,
                name: str | None = None) -> str:  # fmt: skip
-        """A depthwise convolution (one group per channel, ``multiplier`` filters each)."""
-        return self._windowed("conv", x, multiplier, R, R, stride, padding, 1, name, depthwise=True)
+        """A depthwise ``R x S`` convolution (square unless ``S`` is given).
+
+        One group per channel, ``multiplier`` filters each.
+        """
+        return self._windowed("conv", x, multiplier, R, R if S is None else S, stride, padding,
+                              1, name, depthwise=True)  # fmt: skip
 
     def sepconv(self, x: str, K: int, R: int, *, stride: int | tuple = 1,
                 padding: str | Pads | int = "same", name: str | None = None) -> str:  # fmt: skip
@@ -332,6 +336,10 @@ class Builder:
     def split(self, x: str, channels: int, name: str | None = None) -> str:
         """Keep ``channels`` channels (a channel split)."""
         return self.graph.add(Node(self._name(name, "split"), "split", (x,), channels=channels))
+
+    def global_pool(self, x: str, name: str | None = None) -> str:
+        """Global average pooling to ``1 x 1``."""
+        return self.graph.add(Node(self._name(name, "global_pool"), "global_pool", (x,)))
 
     def identity(self, x: str, name: str | None = None) -> str:
         """A shape-preserving operation (activation, normalisation, shuffle)."""

@@ -2,7 +2,7 @@ import os
 
 from snakemake.utils import min_version, validate
 
-from ecoflow.config import GanConfig
+from ecoflow.config import FuseconvConfig, GanConfig
 from ecoflow.workloads.zoo import ZOO
 
 min_version("9.0")
@@ -37,6 +37,15 @@ GAN_TARGETS = (
     if GAN_NETWORKS
     else []
 )
+FUSE = FuseconvConfig(**config.get("fuseconv", {})).model_dump()
+FUSE_TARGETS = (
+    [
+        "results/tables/fuseconv.md",
+        *(f"figures/fuseconv_speedup.{e}" for e in ("png", "pdf")),
+    ]
+    if FUSE["networks"]
+    else []
+)
 # the CNNs (Table 6); GANs are simulated with the gan settings (Table 8)
 SIM_NETWORKS = [
     n for n in config["simulate"].get("networks") or NETWORKS if n not in GAN_NETWORKS
@@ -55,6 +64,7 @@ wildcard_constraints:
     dataflow="|".join(sorted({r["dataflow"] for r in RUNS + GAN_RUNS}) or ["none"]),
     hardware="[A-Za-z0-9_.-]+",
     ext="png|pdf",
+    fnet="|".join(FUSE["networks"]) or "none",
 
 
 def layer_source(wildcards):
