@@ -159,7 +159,8 @@ def _pass_refs(
         after them, which the pass reads back (partial sums) and which it writes.
     """
     seg, start = fp.segments, fp.start
-    part = {kind: seg[kind][start[kind][i] : start[kind][i + 1]] for kind in KINDS}
+    part = {kind: seg[kind][start[kind][i] : start[kind][i + 1]].astype(np.int64)
+            for kind in KINDS}  # fmt: skip
     psum, out = part["psum"], part["out"]
     if not len(psum):
         outs, reads, writes = out, np.zeros(len(out), bool), np.ones(len(out), bool)
@@ -230,15 +231,18 @@ def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
             drain_words=int(gb[out_rows].sum()), transfer_words=transfer,
             compulsory_words=compulsory, fits=True,
         )  # fmt: skip
-    refs = [_pass_refs(fp, offset, i) for i in range(n)]
-    # each pass's segments ranked by their next use (see _eviction_ranks), ascending
+    # each pass's segments ranked by their next use (see _eviction_ranks), ascending; a
+    # reverse scan keeps, per pass and segment, only how far ahead the next use is (the keys
+    # and ranks are rebuilt pass by pass below, which keeps large layers in memory)
     base, step, mask = _eviction_ranks(dram, n)
     ahead = np.zeros(len(gb), np.int64)
-    ranks: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+    nxt = np.dtype(np.int32 if n < 2**31 else np.int64)
+    aheads: list[np.ndarray] = [np.zeros(0, nxt)] * n
     for i in range(n - 1, -1, -1):
-        keys = refs[i][0]
-        ranks[i] = np.sort(base[keys] + ahead[keys] * step)
+        keys = _pass_refs(fp, offset, i)[0]
+        aheads[i] = ahead[keys].astype(nxt)
         ahead[keys] = n - i
+    del ahead
     # per segment: resident, its rank, whether the buffer holds its only up-to-date copy, and
     # (outputs) whether its latest value was written back; ``held``: the resident segments'
     # ranks, ascending (the eviction order)
@@ -249,7 +253,9 @@ def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
     held = np.zeros(0, np.int64)
     used = fill = drain = dram_write = 0
     for i in range(n):
-        keys, n_in, psum, writes = refs[i]
+        keys, n_in, psum, writes = _pass_refs(fp, offset, i)
+        rank = np.sort(base[keys] + aheads[i].astype(np.int64) * step)
+        aheads[i] = aheads[i][:0]  # done with it
         miss = ~resident[keys]
         out_keys = keys[n_in:]
         fk = np.concatenate([keys[:n_in][miss[:n_in]],
@@ -261,9 +267,9 @@ def traffic(fp: Footprints, sizes: SegmentSizes, hw: HardwareConfig) -> Traffic:
         new = keys[miss]
         used += int(gb[new].sum())
         resident[new] = True
-        rank_of[ranks[i] & mask] = ranks[i]
+        rank_of[rank & mask] = rank
         held = held[rank_of[held & mask] == held]  # the segments this pass uses, ranked anew
-        held = np.sort(np.concatenate([held, ranks[i]]), kind="stable")
+        held = np.sort(np.concatenate([held, rank]), kind="stable")
         dirty[out_keys[writes]] = True
         on_dram[out_keys[writes]] = False
         if used > capacity:

@@ -486,8 +486,17 @@ def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return _pack(parts)
 
 
+def _narrow(ids: np.ndarray) -> np.ndarray:
+    """``ids`` as int32 when they fit (large layers hold hundreds of millions of them)."""
+    if ids.dtype == np.int32 or (len(ids) and int(ids.max()) >= 2**31):
+        return ids
+    return ids.astype(np.int32)
+
+
 class Footprints:
     """The footprints of every pass of a schedule, in loop-nest order, packed per kind.
+
+    Segment ids are stored as int32 where they fit; :meth:`of` returns them as int64.
 
     Attributes:
         segments: kind -> concatenated distinct segment ids of every pass.
@@ -500,7 +509,8 @@ class Footprints:
         self.start: dict[str, np.ndarray] = {}
         for kind in KINDS:
             parts = [np.asarray(getattr(f, kind), np.int64) for f in passes]
-            self.segments[kind], self.start[kind] = _pack(parts)
+            flat, self.start[kind] = _pack(parts)
+            self.segments[kind] = _narrow(flat)
         self._distinct: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -530,7 +540,8 @@ class Footprints:
     def of(self, i: int) -> Footprint:
         """The footprint of pass ``i``."""
         return Footprint(**{
-            k: self.segments[k][self.start[k][i] : self.start[k][i + 1]] for k in KINDS
+            k: self.segments[k][self.start[k][i] : self.start[k][i + 1]].astype(np.int64)
+            for k in KINDS
         })  # fmt: skip
 
 
