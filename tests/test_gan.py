@@ -29,8 +29,8 @@ RUNS = [
 ]
 # a generator's transposed convolution and a discriminator's strided one, named as in Table 7
 LAYERS = [
-    ConvLayer(N=1, C=4, H=4, W=4, K=3, R=3, S=3, stride=(2, 2), kind="tconv", name="gen_up1"),
-    ConvLayer(N=1, C=3, H=8, W=8, K=4, R=4, S=4, stride=(2, 2), padding=1, name="disc_conv2"),
+    ConvLayer(N=1, C=2, H=3, W=3, K=2, R=3, S=3, stride=(2, 2), kind="tconv", name="gen_up1"),
+    ConvLayer(N=1, C=2, H=6, W=6, K=2, R=4, S=4, stride=(2, 2), padding=1, name="disc_conv2"),
 ]
 LABELS = {"gen_up1": "Gen-TCONV1", "disc_conv2": "Disc-CONV3"}
 

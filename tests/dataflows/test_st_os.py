@@ -36,14 +36,15 @@ def line_layers(draw: st.DrawFn, stride: tuple[int, int] = (1, 2)) -> ConvLayer:
                      name="line")  # fmt: skip
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(layer=line_layers())
 def test_values_equal_autodiff(layer: ConvLayer) -> None:
-    check_functional(layer, "st_os", SYSTOLIC)
+    # fgrad of a depthwise layer groups the batch: it runs as tpu (the conformance suite's)
+    check_functional(layer, "st_os", SYSTOLIC, phases=("forward", "igrad"))
     assert get("st_os").compile(layer.problem("forward"), SYSTOLIC).mapping["runs"] == "st_os"
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(layer=line_layers(stride=(1, 1)))
 def test_fold_cycles_closed_form(layer: ConvLayer) -> None:
     hw = _unlimited(SYSTOLIC)
@@ -57,7 +58,7 @@ def test_fold_cycles_closed_form(layer: ConvLayer) -> None:
         assert r.cycles == taps + cols - 1 + latency
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(layer=line_layers())
 def test_default_equals_exhaustive(layer: ConvLayer) -> None:
     problem = layer.problem("forward")
