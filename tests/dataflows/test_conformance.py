@@ -113,7 +113,7 @@ def check_functional(
 
 
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
-@settings(max_examples=4)
+@settings(max_examples=3)
 @given(layer=layers())
 def test_functional_equals_autodiff(dataflow: str, layer: ConvLayer) -> None:
     check_functional(layer, dataflow, HW[dataflow], phases=phases_of(dataflow))
