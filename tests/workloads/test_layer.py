@@ -179,3 +179,29 @@ def test_invalid_layers_name_the_field(changes: dict, key: str) -> None:
     with pytest.raises(LayerError) as err:
         ConvLayer(**{**base, **changes})
     assert err.value.key == key
+
+
+@settings(max_examples=10, deadline=None)
+@given(layer=layers(kinds=("tconv",)))
+def test_tconv_golden_equals_conv_transpose_and_its_vjp(layer: ConvLayer) -> None:
+    """A ``tconv`` layer's three phases equal ``jax.lax.conv_transpose`` and its ``jax.vjp``."""
+    import jax
+    from jax import lax
+
+    assume(layer.groups == 1)
+    x, w, dy = _data(layer)
+    (pt, pb), (pl, pr) = layer.padding
+    (dh, dw_), (r, s) = layer.dilation, (layer.R, layer.S)
+    pads = [(dh * (r - 1) - pt, dh * (r - 1) - pb), (dw_ * (s - 1) - pl, dw_ * (s - 1) - pr)]
+
+    def transpose(a, b):
+        return lax.conv_transpose(a, b, layer.stride, pads, rhs_dilation=layer.dilation,
+                                  dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                                  transpose_kernel=True, precision=lax.Precision.HIGHEST)  # fmt: skip
+
+    y, vjp = jax.vjp(transpose, x, w)
+    dx, dwt = vjp(dy)
+    gold = golden.autodiff(layer, x, w, dy)
+    np.testing.assert_array_equal(np.asarray(gold["forward"]), np.asarray(y))
+    np.testing.assert_array_equal(np.asarray(gold["igrad"]), np.asarray(dx))
+    np.testing.assert_array_equal(np.asarray(gold["fgrad"]), np.asarray(dwt))
