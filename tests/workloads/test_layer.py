@@ -195,9 +195,16 @@ def test_tconv_golden_equals_conv_transpose_and_its_vjp(layer: ConvLayer) -> Non
     pads = [(dh * (r - 1) - pt, dh * (r - 1) - pb), (dw_ * (s - 1) - pl, dw_ * (s - 1) - pr)]
 
     def transpose(a, b):
-        return lax.conv_transpose(a, b, layer.stride, pads, rhs_dilation=layer.dilation,
-                                  dimension_numbers=("NCHW", "OIHW", "NCHW"),
-                                  transpose_kernel=True, precision=lax.Precision.HIGHEST)  # fmt: skip
+        return lax.conv_transpose(
+            a,
+            b,
+            layer.stride,
+            pads,
+            rhs_dilation=layer.dilation,
+            dimension_numbers=("NCHW", "OIHW", "NCHW"),
+            transpose_kernel=True,
+            precision=lax.Precision.HIGHEST,
+        )
 
     y, vjp = jax.vjp(transpose, x, w)
     dx, dwt = vjp(dy)
