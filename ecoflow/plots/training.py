@@ -96,7 +96,7 @@ def energy_breakdown(
         else:
             ax.set_ylabel("energy [uJ]")
             ax.set_title(f"{phase}: energy by level", loc="left", fontsize=9)
-        ax.legend(fontsize=7, ncols=len(LEVELS), loc="upper right")
+        ax.legend(fontsize=7, ncols=len(LEVELS), loc="lower right", bbox_to_anchor=(1, 1))
     fig.suptitle(title)
     return fig
 
