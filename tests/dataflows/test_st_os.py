@@ -1,8 +1,9 @@
 """``st_os`` (FuSeConv's spatial-tiled output stationary) on 1-D depthwise layers.
 
-Values equal JAX autodiff; a stride-1 fold of ``c`` positions takes ``K + c - 1`` cycles plus the
-pipeline; the default run equals the exhaustive one; the compiled folds behave alike in the JAX
-step and the NumPy reference; other layers run exactly as ``tpu``.
+The conformance suite's checks on the layers st_os maps itself: values equal JAX autodiff; a
+stride-1 fold of ``c`` positions takes ``K + c - 1`` cycles plus the pipeline; the default run
+equals the exhaustive one; the folds behave alike in the JAX step and the NumPy reference; the
+footprints are the segments the folds stream. Other layers run exactly as ``tpu``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecoflow.dataflows import get
+from ecoflow.dataflows.common import DirectConv
 from ecoflow.evaluate import combine, simulate
 from ecoflow.sim.run import run_passes
 from ecoflow.workloads.layer import ConvLayer
 from tests.dataflows.test_conformance import HW, _unlimited, check_functional
 from tests.sim.test_reference import assert_same_trajectory
+from tests.test_memory import assert_footprint, program_segments
 
 SYSTOLIC = HW["tpu"]  # a 4x5 systolic array with small registers
 
@@ -86,3 +89,15 @@ def test_other_layers_run_as_tpu() -> None:
         ours = simulate(problem, get("st_os"), SYSTOLIC)
         assert ours.mapping["runs"] == "tpu"
         assert ours.cycles == simulate(problem, get("tpu"), SYSTOLIC).cycles
+
+
+@settings(max_examples=5, deadline=None)
+@given(layer=line_layers())
+def test_footprints_are_the_segments_the_folds_stream(layer: ConvLayer) -> None:
+    problem = layer.problem("forward")
+    schedule = get("st_os").compile(problem, SYSTOLIC, exhaustive=True)
+    d = DirectConv.of(problem)
+    assert schedule.footprints is not None and len(schedule.footprints) == schedule.passes
+    for i, g in enumerate(schedule.groups):
+        want = program_segments(g.program, d, SYSTOLIC.segment_words)
+        assert_footprint(schedule.footprints.of(i), want, exact=True)
