@@ -319,6 +319,10 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
     for p, o in enumerate(spec.ops):
         n = len(o)
         if n == 0:
+            # an idle PE that a GIN still feeds (its IDs match) drops every word on arrival
+            for i, t in enumerate(OPERANDS):
+                if spec.source[t][p] == "gin":
+                    prefree[i, p] = len(seqs[t][p])
             continue
         flags = VALID | np.where(o.mac, MAC, 0) | np.where(o.first, FIRST, 0)
         flags = flags | np.where(o.send, SEND, 0) | np.where(o.zero & o.mac, ZERO, 0)

@@ -594,3 +594,36 @@ def test_step_under_strict_promotion() -> None:
     arrays, machine, js, st, v = jax_setup(program, HW, vals, n_out=3)
     with jax.numpy_dtype_promotion("strict"):
         jax.jit(step, static_argnums=3)(arrays, machine, js, st, v)
+
+
+def test_idle_pe_drops_the_broadcast_words_it_is_fed() -> None:
+    """A PE without operations whose IDs match a broadcast must not fill up and block it.
+
+    PE 0 uses ten ifmap and ten filter words through two-entry scratchpads; PE 1 has no work but
+    the same IDs. Its words are dropped on arrival, so the pass ends (it used to deadlock once
+    PE 1 held two words).
+    """
+    n = 10
+    k = np.arange(n)
+    work = PeOps(mac=np.ones(n, bool), ifmap=k, filter=k, reg=np.zeros(n, np.int64),
+                 first=k == 0, send=k == n - 1, zero=np.zeros(n, bool),
+                 out=np.zeros(n, np.int64))  # fmt: skip
+    z = np.zeros(n, np.int64)
+    spec = PassSpec(
+        rows=1,
+        cols=2,
+        ops=[work, PeOps.empty()],
+        streams={"ifmap": Stream(k, z, z, k), "filter": Stream(k, z, z, n + k)},
+        ids={t: Ids([[0]], [[[0], [0]]]) for t in ("ifmap", "filter")},
+        source={t: np.array(["gin", "gin"], dtype=object) for t in ("ifmap", "filter")},
+        capacity={"ifmap": 2, "filter": 2},
+        width={"ifmap": 1, "filter": 1},
+        send_up=np.zeros(2, bool),
+        psum_from_gin=np.zeros(2, bool),
+    )
+    program = build_program(spec, HW)
+    assert list(program.prefree[:, 1]) == [n, n]
+    final = assert_same_trajectory(program, HW)
+    assert final.done
+    (result,), _, _ = run_passes([program], HW)
+    assert result.cycles == final.cycle
