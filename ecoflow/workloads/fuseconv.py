@@ -15,7 +15,8 @@ Variants (``reference/fuseconv.yaml``). ``baseline``: as published. ``full``: ev
 next pointwise layer reads twice the channels). ``half``: half of the channels go through the
 ``1xK``, the other half through the ``Kx1``. ``full_50pct`` and ``half_50pct`` replace only the
 later half of the network's depthwise layers (which half the authors replaced is not stated in
-the reference; the later half is this module's assumption).
+the reference; the later half is this module's assumption); :data:`EARLY` names the same
+variants with the earlier half replaced, for comparison.
 
 :data:`PUBLISHED_MACS` holds the multiply-accumulates of each baseline as its authors report
 them, against which :func:`macs` is checked.
@@ -31,6 +32,8 @@ from ecoflow.workloads.layer import ConvLayer
 
 Variant = Literal["baseline", "full", "half", "full_50pct", "half_50pct"]
 VARIANTS: tuple[Variant, ...] = ("baseline", "full", "half", "full_50pct", "half_50pct")
+# the 50% variants with the earlier half replaced instead (for comparison; not in VARIANTS)
+EARLY: tuple[str, ...] = ("full_50pct_early", "half_50pct_early")
 
 # Multiply-accumulates of the baselines at 224x224 [M], from the networks' own papers
 # (MobileNet-V1 Table 8, MobileNet-V2 Table 4, MobileNet-V3 Tables 3-4) and torchvision's
@@ -67,22 +70,24 @@ class _Net:
         depthwise: depthwise layers the network has (the 50% variants replace the later half).
     """
 
-    def __init__(self, name: str, variant: Variant, depthwise: int) -> None:
-        if variant not in VARIANTS:
-            raise KeyError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+    def __init__(self, name: str, variant: str, depthwise: int) -> None:
+        if variant not in VARIANTS + EARLY:
+            raise KeyError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS + EARLY)}")
         self.b = Builder(name, (3, 224, 224))
         self.variant = variant
-        later = depthwise // 2  # the 50% variants keep the first half
-        first = {"baseline": depthwise, "full": 0, "half": 0, "full_50pct": later,
-                 "half_50pct": later}  # fmt: skip
-        self.first_fused = first[variant]
+        half = depthwise - depthwise // 2  # layers a 50% variant replaces
+        fused = {"baseline": range(0), "full": range(depthwise), "half": range(depthwise),
+                 "full_50pct": range(depthwise - half, depthwise),
+                 "half_50pct": range(depthwise - half, depthwise),
+                 "full_50pct_early": range(half), "half_50pct_early": range(half)}  # fmt: skip
+        self.fused = fused[variant]
         self.seen = 0
 
     def dw(self, x: str, k: int, stride: int, name: str) -> str:
         """The ``i``-th depthwise ``k x k`` layer, or its FuSe replacement."""
         b, i = self.b, self.seen
         self.seen += 1
-        if i < self.first_fused or k == 1:
+        if i not in self.fused or k == 1:
             return b.dwconv(x, k, stride=stride, padding="same", name=name)
         c = b.shape(x)[0]
         if self.variant.startswith("full"):
