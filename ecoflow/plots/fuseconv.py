@@ -34,6 +34,9 @@ def speedups(table: pd.DataFrame) -> plt.Figure:
     order = list(dict.fromkeys(long["case"]))
     sns.barplot(long, x="case", y="value", hue="source", order=order, ax=ax)
     ax.axhline(1, color="0.3", lw=0.8)
+    top = float(long["value"].max()) if len(long) else 1.0
+    ax.set_ylim(0, 1.2 * top if top == top else 1.0)  # room for the legend above the bars
+    ax.legend(fontsize=7, ncols=3, loc="upper center")
     ax.set_xlabel("")
     ax.set_ylabel("speedup over the baseline network [1]")
     ax.tick_params(axis="x", labelrotation=60, labelsize=6)
@@ -51,6 +54,6 @@ def speedups(table: pd.DataFrame) -> plt.Figure:
     bx.invert_yaxis()
     bx.tick_params(axis="y", labelsize=6)
     bx.set_xlabel("share of the variant's cycles [1]")
-    bx.legend(fontsize=7, loc="lower right")
+    bx.legend(fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     bx.set_title("where the time goes", loc="left", fontsize=9)
     return fig
