@@ -135,6 +135,8 @@ def gan_speedup(table: pd.DataFrame, baseline: str = "rs") -> plt.Figure:
         ax.set_ylabel(f"speedup over {baseline} [1]")
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
         ax.set_title(phase, loc="left", fontsize=9)
+        if ax.get_legend() is not None:
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
     fig.suptitle(GAN_TITLE, fontsize=9)
     return fig
 
