@@ -607,6 +607,12 @@ class Schedule:
         return sum(g.count * g.program.macs for g in self.groups)
 
 
+def delegated(schedule: Schedule, dataflow: str, runs: str) -> Schedule:
+    """Another dataflow's schedule under ``dataflow``'s name, the mapping naming it as ``runs``."""
+    return dataclasses.replace(schedule, dataflow=dataflow,
+                               mapping={"runs": runs, **schedule.mapping})  # fmt: skip
+
+
 def group_passes(
     passes: Sequence[T],
     descriptor: Callable[[T], Hashable],
@@ -778,6 +784,7 @@ __all__ = [
     "Schedule",
     "Stream",
     "build_program",
+    "delegated",
     "get",
     "register",
 ]  # fmt: skip

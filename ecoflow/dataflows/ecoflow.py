@@ -10,8 +10,6 @@ convolution of the error and runs on row stationary.
 
 from __future__ import annotations
 
-import dataclasses
-
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     REGISTRY,
@@ -19,6 +17,7 @@ from ecoflow.dataflows.base import (
     Footprints,
     PassSpec,
     Schedule,
+    delegated,
     register,
 )
 from ecoflow.workloads.layer import Problem
@@ -100,6 +99,4 @@ class Ecoflow(AbstractDataflow):
         """Compile with the delegated dataflow (named in the mapping as ``runs``)."""
         inner = self._for(problem)
         schedule = inner.compile(problem, hw, exhaustive=exhaustive, mapping=mapping, order=order)
-        return dataclasses.replace(
-            schedule, dataflow=self.id, mapping={"runs": inner.id, **schedule.mapping}
-        )
+        return delegated(schedule, self.id, inner.id)

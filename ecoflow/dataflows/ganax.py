@@ -50,6 +50,7 @@ from ecoflow.dataflows.base import (
     Program,
     Schedule,
     Stream,
+    delegated,
     register,
 )
 from ecoflow.dataflows.common import DirectConv, ceil_div, ideal
@@ -335,11 +336,6 @@ class Ganax(CompositeDataflow):
             return self._rs.pass_specs(problem, hw)
         return [_remap_spec(s, p) for p in parts for s in self._rs.pass_specs(p.problem, hw)]
 
-    def sample_pass_specs(self, problem: Problem, hw: HardwareConfig) -> list[PassSpec]:
-        """The first and the last pass."""
-        specs = self.pass_specs(problem, hw)
-        return specs[:1] + specs[1:][-1:]
-
     def compile(
         self,
         problem: Problem,
@@ -358,8 +354,7 @@ class Ganax(CompositeDataflow):
         if parts is None:
             inner = self._rs.compile(problem, hw, exhaustive=exhaustive, mapping=mapping,
                                      order=order)  # fmt: skip
-            return dataclasses.replace(inner, dataflow=self.id,
-                                       mapping={"runs": "rs", **inner.mapping})  # fmt: skip
+            return delegated(inner, self.id, "rs")
         seg = hw.segment_words
         groups: list[PassGroup] = []
         orders, passes = [], []

@@ -26,7 +26,6 @@ of grouped layers) runs as :mod:`~ecoflow.dataflows.tpu` runs it.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from ecoflow.dataflows.base import (
     PassSpec,
     PeOps,
     Schedule,
+    delegated,
     group_passes,
     register,
 )
@@ -57,6 +57,7 @@ from ecoflow.dataflows.common import (
     make_stream,
     plan_footprints,
 )
+from ecoflow.dataflows.tpu import systolic_spec
 from ecoflow.workloads.layer import Problem
 
 
@@ -169,28 +170,14 @@ class _Plan:
         f0 = fil[:, 0, :]
         filt = make_stream(f0.reshape(-1), np.repeat(np.arange(nl), k), np.zeros(f0.size, int),
                            np.tile(steps, nl), base=len(ifmap))  # fmt: skip
-        word = hw.word_bits
         no_ids: list[list[int]] = []
-        return PassSpec(
-            rows=rows,
-            cols=cols,
-            ops=ops,
-            streams={"ifmap": ifmap, "filter": filt},
-            ids={
-                "ifmap": Ids([[i] for i in range(rows)], [[[0]] * cols for _ in range(rows)]),
-                "filter": Ids(
-                    [[i] for i in range(rows)], [[[0]] + [no_ids] * (cols - 1) for _ in range(rows)]
-                ),
-            },
-            source=src,
-            capacity={"ifmap": hw.pe.operand_registers, "filter": hw.pe.operand_registers},
-            width={
-                "ifmap": max(1, hw.noc.gin.narrow_width_bits // word),
-                "filter": max(1, hw.noc.gin.wide_width_bits // word),
-            },
-            send_up=np.zeros(pes, bool),
-            psum_from_gin=np.zeros(pes, bool),
-        )
+        ids = {
+            "ifmap": Ids([[i] for i in range(rows)], [[[0]] * cols for _ in range(rows)]),
+            "filter": Ids(
+                [[i] for i in range(rows)], [[[0]] + [no_ids] * (cols - 1) for _ in range(rows)]
+            ),
+        }
+        return systolic_spec(hw, ops, {"ifmap": ifmap, "filter": filt}, ids, src)
 
 
 @functools.lru_cache(maxsize=4)
@@ -268,8 +255,7 @@ class SpatialTiledOS(AbstractDataflow):
         if axis is None:
             inner = self._tpu.compile(problem, hw, exhaustive=exhaustive, mapping=mapping,
                                       order=order)  # fmt: skip
-            return dataclasses.replace(inner, dataflow=self.id,
-                                       mapping={"runs": "tpu", **inner.mapping})  # fmt: skip
+            return delegated(inner, self.id, "tpu")
         if mapping is not None:
             raise ValueError("st_os has no mapping parameters")
         d = DirectConv.of(problem)

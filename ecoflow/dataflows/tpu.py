@@ -41,6 +41,7 @@ from ecoflow.dataflows.base import (
     PassSpec,
     PeOps,
     Schedule,
+    Stream,
     group_passes,
     register,
 )
@@ -196,25 +197,42 @@ class _Plan:
         streams["ifmap"] = make_stream(*a, base=0)
         b = [np.concatenate(x) for x in zip(*b_words, strict=True)]
         streams["filter"] = make_stream(*b, base=len(streams["ifmap"].elem))
-        word = hw.word_bits
-        return PassSpec(
-            rows=rows,
-            cols=cols,
-            ops=ops,
-            streams=streams,
-            ids={
-                "ifmap": Ids([[i] for i in range(rows)], [[[0]] * cols for _ in range(rows)]),
-                "filter": Ids([[0]] * rows, [[[j] for j in range(cols)] for _ in range(rows)]),
-            },
-            source=src,
-            capacity={"ifmap": hw.pe.operand_registers, "filter": hw.pe.operand_registers},
-            width={
-                "ifmap": max(1, hw.noc.gin.narrow_width_bits // word),
-                "filter": max(1, hw.noc.gin.wide_width_bits // word),
-            },
-            send_up=np.zeros(pes, bool),
-            psum_from_gin=np.zeros(pes, bool),
-        )
+        ids = {
+            "ifmap": Ids([[i] for i in range(rows)], [[[0]] * cols for _ in range(rows)]),
+            "filter": Ids([[0]] * rows, [[[j] for j in range(cols)] for _ in range(rows)]),
+        }
+        return systolic_spec(hw, ops, streams, ids, src)
+
+
+def systolic_spec(
+    hw: HardwareConfig,
+    ops: list[PeOps],
+    streams: dict[str, Stream],
+    ids: dict[str, Ids],
+    source: dict[str, np.ndarray],
+) -> PassSpec:
+    """A pass on the systolic array (shared by ``tpu`` and ``st_os``).
+
+    Operand registers stand for scratchpads, the ifmap stream runs at the narrow GIN width and
+    the filter stream at the wide one, and outputs stay in place (no psum routes).
+    """
+    rows, cols = hw.array.rows, hw.array.cols
+    word = hw.word_bits
+    return PassSpec(
+        rows=rows,
+        cols=cols,
+        ops=ops,
+        streams=streams,
+        ids=ids,
+        source=source,
+        capacity={"ifmap": hw.pe.operand_registers, "filter": hw.pe.operand_registers},
+        width={
+            "ifmap": max(1, hw.noc.gin.narrow_width_bits // word),
+            "filter": max(1, hw.noc.gin.wide_width_bits // word),
+        },
+        send_up=np.zeros(rows * cols, bool),
+        psum_from_gin=np.zeros(rows * cols, bool),
+    )
 
 
 @register
