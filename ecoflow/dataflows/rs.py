@@ -9,7 +9,9 @@ the set's column, one hop per filter row. A set is ``h`` rows (filter rows) by `
 Mapping (the Eyeriss parameters, chosen by :func:`search`):
 
 * ``p`` filters and ``q`` channels interleaved in each PE (filter scratchpad ``p q S``, ifmap
-  scratchpad ``q S``, psum scratchpad ``p``) and ``n`` images processed one after the other;
+  scratchpad ``q S``, psum scratchpad ``p``) and ``n`` images processed one after the other
+  while the filter rows stay (in a filter gradient the "images" are the layer's input
+  channels and the "filter" is the error, so ``n`` goes up to 256);
 * filters taller than the array are **folded**: the window rows split into chunks of ``h``
   rows, whose partial sums are accumulated through the global buffer (psum GIN in, GON out);
   outputs taller than the array are **strip-mined** into strips of ``ew`` output rows;
@@ -17,7 +19,10 @@ Mapping (the Eyeriss parameters, chosen by :func:`search`):
   strips, sharing ifmap rows by multicast) and ``rows // h`` bands of sets stacked, of which
   ``chain`` consecutive bands accumulate different channel blocks or window chunks up one
   column (the top of one band sends its psums to the bottom of the next) and the rest hold
-  different images or filters.
+  different images or filters. ``inner`` orders the work over sets and bands: strips of one
+  filter block side by side (sharing filter rows), or filter blocks of one strip (sharing
+  ifmap rows, which matters most for 1x1 filters, where a PE reuses an ifmap word only ``p``
+  times).
 
 Every multiplication of the padded problem is scheduled exactly once, zeros included (they are
 flagged and zero-gated: they cost a cycle but no multiplier energy). Multicast uses one row ID
@@ -34,6 +39,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +73,8 @@ from ecoflow.dataflows.common import (
 )
 from ecoflow.workloads.layer import Problem
 
+MAX_PE_OPS = 1 << 16  # a PE's operations per pass beyond which n > 4 is not tried (program size)
+
 
 @dataclass(frozen=True)
 class RsMapping:
@@ -81,6 +89,9 @@ class RsMapping:
         n: images per set.
         taps: filter columns per PE (wider filter rows are split into chunks of ``taps``
             columns whose partial sums meet in the global buffer, like folded rows).
+        inner: which work varies fastest over the sets of a band and the bands of a column:
+            ``"strips"`` (sets of one filter block side by side, sharing filter rows) or
+            ``"filters"`` (sets of one strip, sharing ifmap rows by multicast).
     """
 
     h: int
@@ -90,6 +101,7 @@ class RsMapping:
     q: int
     n: int
     taps: int
+    inner: str = "strips"
 
 
 @dataclass(frozen=True)
@@ -131,19 +143,43 @@ class _Plan:
         self.n_sc = ceil_div(d.Sw, m.taps)
         self.red = self.n_rc * self.n_cb * self.n_sc
         self.stages = ceil_div(self.red, m.chain)
-        n_kb = ceil_div(d.kg, m.p)
-        n_es = ceil_div(d.P, m.ew)
+        self.n_kb = ceil_div(d.kg, m.p)
+        self.n_es = ceil_div(d.P, m.ew)
+        self.n_ib = ceil_div(d.batch, m.n)
+        # the set slots of every job, flattened: per (group, image block) the work items
+        # (filter block, strip) in the mapping's order, ``slots_u`` consecutive items per job
+        per = self.n_kb * self.n_es
+        w = np.arange(per)
+        kb, es = (w // self.n_es, w % self.n_es) if m.inner == "strips" else (
+            w % self.n_kb, w // self.n_kb)  # fmt: skip
+        self.jobs_per_block = ceil_div(per, self.slots_u)
+        blocks = d.groups * self.n_ib
+        self.item_kb = np.tile(kb, blocks)
+        self.item_es = np.tile(es, blocks)
+        self.item_block = np.repeat(np.arange(blocks), per)
+        self.item_job = self.item_block * self.jobs_per_block + np.tile(w // self.slots_u, blocks)
+        self.n_jobs = blocks * self.jobs_per_block
+        self.n_columns = ceil_div(self.n_jobs, self.groups_v)
+
+    @functools.cached_property
+    def jobs(self) -> list[_Job]:
+        """Every job, in order (``groups_v`` consecutive jobs share a column of passes)."""
+        d, m = self.d, self.m
         jobs = []
-        for g in range(d.groups):
-            for i0 in range(0, d.batch, m.n):
-                images = range(i0, min(d.batch, i0 + m.n))
-                work = list(itertools.product(range(n_kb), range(n_es)))
-                for j in range(0, len(work), self.slots_u):
-                    jobs.append(_Job(g, images, tuple(work[j : j + self.slots_u])))
-        self.jobs = jobs
-        self.columns = [
-            tuple(jobs[j : j + self.groups_v]) for j in range(0, len(jobs), self.groups_v)
-        ]
+        for block in range(d.groups * self.n_ib):
+            g, ib = divmod(block, self.n_ib)
+            images = range(ib * m.n, min(d.batch, (ib + 1) * m.n))
+            at = slice(block * self.n_kb * self.n_es, (block + 1) * self.n_kb * self.n_es)
+            work = list(zip(self.item_kb[at].tolist(), self.item_es[at].tolist(), strict=True))
+            for j in range(0, len(work), self.slots_u):
+                jobs.append(_Job(g, images, tuple(work[j : j + self.slots_u])))
+        return jobs
+
+    @functools.cached_property
+    def columns(self) -> list[tuple[_Job, ...]]:
+        """The jobs of each column of passes."""
+        jobs, v = self.jobs, self.groups_v
+        return [tuple(jobs[j : j + v]) for j in range(0, len(jobs), v)]
 
     def passes(self) -> list[_Pass]:
         return [_Pass(col, s) for col in self.columns for s in range(self.stages)]
@@ -411,20 +447,33 @@ class _Plan:
     def estimate(self) -> tuple[int, int]:
         """(cycles, GIN and GON words) of the plan from its passes' shapes (no programs).
 
-        A pass takes at least its busiest PE's operations and each network's words over its
-        width; the estimate is the sum over passes of the largest of these.
+        A pass takes at least its busiest PE's operations (whose first image waits for the
+        pass's filter rows) and each network's words over its width; the estimate is the sum
+        over passes of the largest of these. Jobs of one column that share images and a strip
+        share its ifmap rows (one multicast word); jobs that share a filter block share its
+        filter rows.
         """
         d, m = self.d, self.m
         widths = gin_words(d.problem.phase, self.hw)
-        cols = self.columns
-        n = np.array([len(c[0].images) for c in cols])
-        jobs = np.array([len(c) for c in cols])
-        n_kb = np.array([len({kb for job in c for kb, _ in job.slots}) for c in cols])
-        outs = np.array([
-            sum(len(job.images) * d.Q * len(self.filters(job, kb)) * min(m.ew, d.P - es * m.ew)
-                for job in c for kb, es in job.slots)
-            for c in cols
-        ])  # fmt: skip
+        n_cols = self.n_columns
+        col = self.item_job // self.groups_v
+        block = self.item_block
+        images = np.minimum(m.n, d.batch - (np.arange(d.groups * self.n_ib) % self.n_ib) * m.n)
+        n_f = np.minimum(m.p, d.kg - self.item_kb * m.p)
+        n_y = np.minimum(m.ew, d.P - self.item_es * m.ew)
+        first_block = (np.arange(n_cols) * self.groups_v) // self.jobs_per_block
+        n = images[first_block]
+        outs = np.bincount(col, weights=images[block] * d.Q * n_f * n_y, minlength=n_cols)
+        # distinct (group, filter block) and (group, image block, strip) per column
+        g = block // self.n_ib
+        n_filters = d.groups * self.n_kb
+        filt = _distinct(col * n_filters + g * self.n_kb + self.item_kb)
+        n_kb = np.bincount(filt // n_filters, minlength=n_cols)
+        n_strips = d.groups * self.n_ib * self.n_es
+        strips = _distinct(col * n_strips + block * self.n_es + self.item_es)
+        strip_images = np.bincount(
+            strips // n_strips, weights=images[(strips % n_strips) // self.n_es], minlength=n_cols
+        )
         qs = np.zeros((self.stages, m.chain), np.int64)
         for stage in range(self.stages):
             for ch in range(m.chain):
@@ -434,20 +483,33 @@ class _Plan:
         q_max = qs.max(axis=1)[None, :]
         q_sum = qs.sum(axis=1)[None, :]
         taps = min(m.taps, d.Sw)
-        busy = n[:, None] * d.Q * (taps * q_max * p + p)
+        per_image = d.Q * (taps * q_max * p + p)
+        busy = n[:, None] * per_image
         h_rows = (min(m.ew, d.P) - 1) * d.sh + m.h
-        if_words = (jobs * n)[:, None] * q_sum * h_rows * d.Wx
+        if_words = strip_images.astype(np.int64)[:, None] * q_sum * h_rows * d.Wx
         f_words = q_sum * m.h * taps * p * n_kb[:, None]
+        outs = outs.astype(np.int64)
         psum_in = np.where(np.arange(self.stages)[None, :] > 0, outs[:, None], 0)
+        # a pass starts with empty scratchpads: each PE's first image waits for its filter rows,
+        # which stream in filter-column order to every PE of the pass
+        fill = np.maximum(0, f_words // widths["filter"] - per_image)
         cost = np.maximum.reduce([
-            busy,
+            busy + fill,
             if_words // widths["ifmap"],
-            np.broadcast_to(f_words // widths["filter"], busy.shape),
+            f_words // widths["filter"],
             np.broadcast_to(outs[:, None] // widths["psum"], busy.shape),
             psum_in // widths["psum"],
         ])  # fmt: skip
         words = if_words.sum() + f_words.sum() + outs.sum() * self.stages + psum_in.sum()
         return int(cost.sum()), int(words)
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of ``keys``, sorted (keys come nearly sorted: a stable sort is fast)."""
+    k = np.sort(keys, kind="stable")
+    keep = np.ones(len(k), bool)
+    keep[1:] = k[1:] != k[:-1]
+    return k[keep]
 
 
 def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[RsMapping]:
@@ -471,7 +533,9 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[RsMapping]:
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if q <= d.Cg} | {d.Cg}
                 if d.Cg <= 64 else {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64})  # fmt: skip
     ps = sorted({p for p in (1, 2, 4, 8, 12, 16, 24, 32) if p <= d.kg} | {min(d.kg, 32)})
-    ns = sorted({n for n in (1, 2, 4) if n <= d.batch} | {1})
+    # images per set: a filter row stays in its scratchpad while n input planes stream past it
+    # (in filter gradients the planes are the layer's input channels, often hundreds)
+    ns = [n for n in (1, 2, 4, 8, 16, 32, 64, 128, 256) if n < d.batch] + [min(d.batch, 256)]
     for q in qs:
         if q * taps > pe.ifmap_spad_entries:
             continue
@@ -479,10 +543,14 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[RsMapping]:
             if p > pe.psum_spad_entries or p * q * taps > pe.filter_spad_entries:
                 continue
             for n in ns:
-                for chain in range(1, bands + 1):
+                if n > 4 and n * d.Q * (taps * q * p + p) > MAX_PE_OPS:
+                    break
+                # the two orders differ only with several filter blocks and several strips
+                inners = ("strips", "filters") if d.kg > p and d.P > ew else ("strips",)
+                for inner, chain in itertools.product(inners, range(1, bands + 1)):
                     if chain > ceil_div(d.Cg, q) * n_rc * ceil_div(d.Sw, taps):
-                        break
-                    m = RsMapping(h, ew, chain, p, q, n, taps)
+                        continue
+                    m = RsMapping(h, ew, chain, p, q, n, taps, inner)
                     ranked.append((_Plan(d, m, hw).estimate(), m))
     if not ranked:
         raise CompileError(d.name, "pe", "no row-stationary mapping fits the scratchpads")
@@ -543,6 +611,7 @@ class RowStationary(PlannedDataflow):
                 "q": m.q,
                 "n": m.n,
                 "taps": m.taps,
+                "inner": m.inner,
                 "bands": plan.bands,
                 "sets_per_band": plan.slots_u,
                 "order": order or next(iter(plan.ORDERS)),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ecoflow.config import load_hardware
 from ecoflow.dataflows import get
+from ecoflow.dataflows.rs import RsMapping
 from ecoflow.sim import run, skip
 from ecoflow.sim.run import run_passes
 from ecoflow.workloads.layer import PHASES, ConvLayer
@@ -43,18 +44,22 @@ def _conv(c: int, h: int, k: int, r: int, stride: int) -> ConvLayer:
 
 # layers whose passes run long enough to settle into a period on the 13x15 arrays
 LONG = _conv(16, 28, 32, 3, 2)
+# a mapping whose passes settle into a period within the 32k-cycle history (four chained bands)
+CHAINED = RsMapping(h=3, ew=14, chain=4, p=16, q=4, n=1, taps=3)
 CASES = [
-    ("rs", LONG, "forward"),
-    ("tpu", _conv(4, 56, 16, 3, 1), "fgrad"),
-    ("ecoflow", LONG, "forward"),
-    ("ecoflow", _conv(16, 28, 16, 1, 1), "fgrad"),
+    ("rs", LONG, "forward", None),
+    ("tpu", _conv(4, 56, 16, 3, 1), "fgrad", None),
+    ("ecoflow", LONG, "forward", CHAINED),
+    ("ecoflow", _conv(16, 28, 16, 1, 1), "fgrad", None),
 ]
 
 
-@pytest.mark.parametrize(("dataflow", "layer", "phase"), CASES)
-def test_fast_forward_equals_stepping(dataflow: str, layer: ConvLayer, phase: str) -> None:
+@pytest.mark.parametrize(("dataflow", "layer", "phase", "mapping"), CASES)
+def test_fast_forward_equals_stepping(
+    dataflow: str, layer: ConvLayer, phase: str, mapping: RsMapping | None
+) -> None:
     hw = FULL[dataflow]
-    schedule = get(dataflow).compile(layer.problem(phase), hw)
+    schedule = get(dataflow).compile(layer.problem(phase), hw, mapping=mapping)
     fast = _both([g.program for g in schedule.groups], hw, chunk=32)
     assert sum(r.skipped for r in fast) > 0, "no pass was fast-forwarded"
     assert all(r.skipped < r.cycles for r in fast)
