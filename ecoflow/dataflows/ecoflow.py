@@ -4,7 +4,9 @@ EcoFlow does not change direct convolutions (§4, §6.1: it runs them as Eyeriss
 forward pass of a ``conv`` layer runs on :mod:`~ecoflow.dataflows.rs`. Transposed
 convolutions (the input gradient of a ``conv`` layer, the forward pass of a ``tconv`` layer)
 run on :mod:`~ecoflow.dataflows.transposed` and dilated ones (filter gradients) on
-:mod:`~ecoflow.dataflows.dilated`. The input gradient of a ``tconv`` layer is a direct strided
+:mod:`~ecoflow.dataflows.dilated`, except a filter gradient whose padded problem multiplies no
+zero (a 1x1 layer at stride 1 without padding): that is a direct convolution, and row
+stationary runs it. The input gradient of a ``tconv`` layer is a direct strided
 convolution of the error and runs on row stationary.
 """
 
@@ -27,7 +29,9 @@ def delegate(problem: Problem) -> str:
     """The dataflow EcoFlow runs a problem with."""
     kind, phase = problem.layer.kind, problem.phase
     if phase == "fgrad":
-        return "ecoflow_fgrad"
+        # a filter gradient without a zero to skip (1x1, stride 1, no padding) is a direct
+        # convolution of the input with the error: row stationary runs it
+        return "ecoflow_fgrad" if problem.padded.zero_counts().zero_macs else "rs"
     if (kind == "conv") == (phase == "forward"):
         return "rs"
     return "ecoflow_igrad"

@@ -186,6 +186,11 @@ def test_ecoflow_delegates_by_phase() -> None:
         ("conv", "fgrad"): "ecoflow_fgrad", ("tconv", "forward"): "ecoflow_igrad",
         ("tconv", "igrad"): "rs", ("tconv", "fgrad"): "ecoflow_fgrad",
     }  # fmt: skip
+    # a filter gradient with no zero to skip (1x1, stride 1) is a direct convolution
+    pointwise = ConvLayer(N=1, C=2, H=4, W=4, K=2, R=1, S=1, name="pw")
+    assert get("ecoflow").compile(pointwise.problem("fgrad"), ECO).mapping["runs"] == "rs"
+    strided = pointwise.replace(stride=2, name="pw2")
+    assert get("ecoflow").compile(strided.problem("fgrad"), ECO).mapping["runs"] == "ecoflow_fgrad"
 
 
 def test_ecoflow_refuses_systolic_hardware() -> None:
