@@ -100,11 +100,16 @@ class DilatedMapping:
         e: PEs per unit (expansion over error rows).
         p: filters per PE.
         q: input channels per PE.
+        inner: which units of a pass lie next to each other: ``"filters"`` (the filter blocks
+            and taps of one channel block, sharing ifmap words) or ``"channels"`` (the channel
+            blocks of one filter block and tap, sharing error words: what a 1x1 filter, with a
+            single tap, needs to reuse its errors).
     """
 
     e: int
     p: int
     q: int
+    inner: str = "filters"
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,16 @@ class _Plan:
         self.slots = self.slots_v * hw.array.cols
         # the units in order (group, channel block, filter block, tap row, tap column) as
         # columns: group, first channel, channels, first filter, filters, r, s
-        g, c0, k0, r, s = np.meshgrid(
-            np.arange(d.groups), np.arange(0, d.batch, m.q), np.arange(0, d.kg, m.p),
-            np.arange(d.P), np.arange(d.Q), indexing="ij",
-        )  # fmt: skip
+        if m.inner == "filters":
+            g, c0, k0, r, s = np.meshgrid(
+                np.arange(d.groups), np.arange(0, d.batch, m.q), np.arange(0, d.kg, m.p),
+                np.arange(d.P), np.arange(d.Q), indexing="ij",
+            )  # fmt: skip
+        else:
+            g, k0, r, s, c0 = np.meshgrid(
+                np.arange(d.groups), np.arange(0, d.kg, m.p), np.arange(d.P), np.arange(d.Q),
+                np.arange(0, d.batch, m.q), indexing="ij",
+            )  # fmt: skip
         c0, k0 = c0.reshape(-1), k0.reshape(-1)
         self.units = np.stack(
             [
@@ -381,12 +392,14 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
     es = sorted({e for e in (1, 2, 3, 4, 6, 13) if e <= hw.array.rows})
     ps = sorted({p for p in (1, 2, 3, 4, 6, 8, 12, 24) if p <= d.kg} | {1})
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 24) if q <= d.batch} | {1})
-    for e, p, q in itertools.product(es, ps, qs):
+    for e, p, q, inner in itertools.product(es, ps, qs, ("filters", "channels")):
         if p * q > hw.pe.psum_spad_entries:
             continue
         if e > d.Cg * d.problem.padded.axes[0].taps:
             continue
-        m = DilatedMapping(e, p, q)
+        if inner == "channels" and q >= d.batch:
+            continue  # one channel block: the same units as "filters"
+        m = DilatedMapping(e, p, q, inner)
         ranked.append((_Plan(d, m, hw).estimate(), m))
     if not ranked:
         raise CompileError(d.name, "pe.psum_spad_entries", "no dilated mapping fits")
@@ -430,6 +443,7 @@ class EcoflowDilated(ZeroFreeDataflow):
                 "e": m.e,
                 "p": m.p,
                 "q": m.q,
+                "inner": m.inner,
                 "units_per_pass": plan.slots,
                 "order": order or next(iter(plan.ORDERS)),
             },

@@ -127,8 +127,11 @@ def test_transposed_expansion_and_grouping(mapping: TransposedMapping) -> None:
     check_functional(layer, "ecoflow_igrad", hw, phases=("igrad",), mapping=mapping)
 
 
-@pytest.mark.parametrize("mapping", [DilatedMapping(2, 2, 1), DilatedMapping(3, 1, 2)],
-                         ids=lambda m: f"e{m.e}")  # fmt: skip
+@pytest.mark.parametrize(
+    "mapping",
+    [DilatedMapping(2, 2, 1), DilatedMapping(3, 1, 2), DilatedMapping(2, 2, 1, "channels")],
+    ids=lambda m: f"e{m.e}-{m.inner}",
+)
 def test_dilated_expansion_and_stages(mapping: DilatedMapping, monkeypatch) -> None:
     """Error rows split over PEs of a column, and a reduction cut into stages (psums return
     through the global buffer)."""
