@@ -245,7 +245,9 @@ def multicast(
     rectangles (rows with the same column set). A rectangle's row tag names its row set and its
     column tag its column set: an X-bus holds the row tag of every rectangle that covers its
     row, a PE the column tag of every rectangle that covers it, which delivers each word to
-    exactly its rectangle. Words go in order of first use (``tick``).
+    exactly its rectangle. A fixed broadcast group (``audience``) that is no rectangle gets one
+    word instead: a row tag for its rows and a column tag that only its PEs hold (the same
+    number of IDs per X-bus and per PE). Words go in order of first use (``tick``).
 
     Args:
         rows: PE rows.
@@ -272,7 +274,8 @@ def multicast(
     # receiver group of each (round, element) as a bitmask over PEs
     n_words = (rows * cols + 63) // 64
     one = np.uint64(1)
-    if audience is None or members is None:
+    fixed = audience is not None and members is not None
+    if not fixed:
         bits = np.zeros((len(p), n_words), np.uint64)
         bits[np.arange(len(p)), p // 64] = np.left_shift(one, (p % 64).astype(np.uint64))
     else:
@@ -299,6 +302,17 @@ def multicast(
         for r, cs in sorted(by_row.items()):
             by_cols.setdefault(tuple(cs), []).append(r)
         tags = []
+        if fixed and len(by_cols) > 1:
+            # a broadcast group that is no rectangle: one word, its own column tag held by
+            # exactly its PEs (as many IDs per bus and per PE as its rectangles would take)
+            rt = row_tag.setdefault(tuple(sorted(by_row)), len(row_tag))
+            ct = col_tag.setdefault(("group", *members), len(col_tag))
+            for r in by_row:
+                bus_ids[r].add(rt)
+            for m in members:
+                pe_ids[m // cols][m % cols].add(ct)
+            rects.append([(rt, ct)])
+            continue
         for cs, rs in by_cols.items():
             rt = row_tag.setdefault(tuple(rs), len(row_tag))
             ct = col_tag.setdefault(cs, len(col_tag))
