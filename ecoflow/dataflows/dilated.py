@@ -50,7 +50,13 @@ from ecoflow.dataflows.common import (
     segment_ids,
     union,
 )
-from ecoflow.dataflows.zerofree import Work, ZeroFreeDataflow, multicast, pe_programs
+from ecoflow.dataflows.zerofree import (
+    Work,
+    ZeroFreeDataflow,
+    id_limits,
+    multicast,
+    pe_programs,
+)
 from ecoflow.workloads.layer import Axis, Problem
 
 OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
@@ -319,7 +325,8 @@ class _Plan:
         audience = np.array([key[p] for p in pes.tolist()]) if len(pes) else np.zeros(0, int)
         fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
                         base=len(ifm.stream), audience=audience,
-                        members={k: np.array(v) for k, v in members.items()})  # fmt: skip
+                        members={k: np.array(v) for k, v in members.items()},
+                        limits=id_limits(hw))  # fmt: skip
         streams = {"ifmap": ifm.stream, "filter": fil.stream}
         psum_from_gin = np.zeros(rows * cols, bool)
         if from_gin:

@@ -68,6 +68,7 @@ from ecoflow.dataflows.common import (
 from ecoflow.dataflows.zerofree import (
     Work,
     ZeroFreeDataflow,
+    id_limits,
     multicast,
     pe_programs,
     useful_pairs,
@@ -495,9 +496,10 @@ class _Plan:
             or max(len(c) for r in ifm.ids.pe for c in r) > gin.column_ids_per_pe
         ):
             ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
-                            audience=i_aud, members=i_members)  # fmt: skip
+                            audience=i_aud, members=i_members, limits=id_limits(hw))  # fmt: skip
         fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
-                        base=len(ifm.stream), audience=f_aud, members=f_members)  # fmt: skip
+                        base=len(ifm.stream), audience=f_aud, members=f_members,
+                        limits=id_limits(hw))  # fmt: skip
         return PassSpec(
             rows=rows,
             cols=cols,

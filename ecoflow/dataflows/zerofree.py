@@ -238,6 +238,7 @@ def multicast(
     base: int = 0,
     audience: np.ndarray | None = None,
     members: dict[int, np.ndarray] | None = None,
+    limits: tuple[int, int] = (1, 1),
 ) -> Multicast:
     """One word per (element, round, receiving rectangle), tagged so that only its users get it.
 
@@ -245,9 +246,9 @@ def multicast(
     rectangles (rows with the same column set). A rectangle's row tag names its row set and its
     column tag its column set: an X-bus holds the row tag of every rectangle that covers its
     row, a PE the column tag of every rectangle that covers it, which delivers each word to
-    exactly its rectangle. A fixed broadcast group (``audience``) that is no rectangle gets one
-    word instead: a row tag for its rows and a column tag that only its PEs hold (the same
-    number of IDs per X-bus and per PE). Words go in order of first use (``tick``).
+    exactly its rectangle. Fixed broadcast groups (``audience``) that are no rectangle get one
+    word each instead, a row tag for their rows and a column tag that only their PEs hold,
+    where the IDs that takes fit ``limits``. Words go in order of first use (``tick``).
 
     Args:
         rows: PE rows.
@@ -261,6 +262,8 @@ def multicast(
             its uses (a broadcast to a fixed group; PEs drop the words they do not use), which
             needs fewer IDs than exact receiver groups.
         members: key -> PE indices.
+        limits: row IDs per X-bus and column IDs per PE the controllers hold (one word per
+            broadcast group may use up to these, or what the rectangles use if that is more).
     """
     if len(pe) == 0:
         return Multicast(Stream.empty(), Ids.none(rows, cols), 0, 0)
@@ -288,40 +291,16 @@ def multicast(
     masks = np.bitwise_or.reduceat(bits, starts, axis=0)
     groups, group_of = np.unique(masks, axis=0, return_inverse=True)
     group_of = group_of.reshape(-1)
-    row_tag: dict[tuple[int, ...], int] = {}
-    col_tag: dict[tuple[int, ...], int] = {}
-    bus_ids: list[set[int]] = [set() for _ in range(rows)]
-    pe_ids: list[list[set[int]]] = [[set() for _ in range(cols)] for _ in range(rows)]
-    rects: list[list[tuple[int, int]]] = []
-    for g in groups:
-        members = [w * 64 + b for w in range(n_words) for b in range(64) if (int(g[w]) >> b) & 1]
-        by_row: dict[int, list[int]] = {}
-        for m in members:
-            by_row.setdefault(m // cols, []).append(m % cols)
-        by_cols: dict[tuple[int, ...], list[int]] = {}
-        for r, cs in sorted(by_row.items()):
-            by_cols.setdefault(tuple(cs), []).append(r)
-        tags = []
-        if fixed and len(by_cols) > 1:
-            # a broadcast group that is no rectangle: one word, its own column tag held by
-            # exactly its PEs (as many IDs per bus and per PE as its rectangles would take)
-            rt = row_tag.setdefault(tuple(sorted(by_row)), len(row_tag))
-            ct = col_tag.setdefault(("group", *members), len(col_tag))
-            for r in by_row:
-                bus_ids[r].add(rt)
-            for m in members:
-                pe_ids[m // cols][m % cols].add(ct)
-            rects.append([(rt, ct)])
-            continue
-        for cs, rs in by_cols.items():
-            rt = row_tag.setdefault(tuple(rs), len(row_tag))
-            ct = col_tag.setdefault(cs, len(col_tag))
-            for r in rs:
-                bus_ids[r].add(rt)
-                for c in cs:
-                    pe_ids[r][c].add(ct)
-            tags.append((rt, ct))
-        rects.append(tags)
+    member_lists = [
+        [w * 64 + b for w in range(n_words) for b in range(64) if (int(g[w]) >> b) & 1]
+        for g in groups
+    ]
+    rects, bus_ids, pe_ids, row_tag, col_tag = _tag(member_lists, rows, cols, merge=False)
+    if fixed:
+        merged = _tag(member_lists, rows, cols, merge=True)
+        need, have = _most_ids(merged[1], merged[2]), _most_ids(bus_ids, pe_ids)
+        if all(n <= max(h, lim) for n, h, lim in zip(need, have, limits, strict=True)):
+            rects, bus_ids, pe_ids, row_tag, col_tag = merged
     n_rect = np.array([len(r) for r in rects])[group_of]
     word_group = np.repeat(np.arange(len(starts)), n_rect)
     rt = np.array([t for g in group_of for t, _ in rects[g]], np.int64)
@@ -340,6 +319,61 @@ def multicast(
         [[sorted(pe_ids[r][c]) for c in range(cols)] for r in range(rows)],
     )
     return Multicast(stream, ids, len(row_tag), len(col_tag))
+
+
+def _tag(groups: list[list[int]], rows: int, cols: int, merge: bool) -> tuple:
+    """Row and column tags of each receiver group, and the IDs every X-bus and PE then holds.
+
+    Each group is cut into rectangles (rows with the same column set), one word each; a
+    rectangle's row tag names its row set and its column tag its column set. With ``merge``, a
+    group that is no rectangle takes one word instead: a row tag for its rows and a column tag
+    that only its PEs hold.
+
+    Returns:
+        (per group its (row tag, column tag) words, bus IDs, PE IDs, row tags, column tags)
+    """
+    row_tag: dict[tuple, int] = {}
+    col_tag: dict[tuple, int] = {}
+    bus_ids: list[set[int]] = [set() for _ in range(rows)]
+    pe_ids: list[list[set[int]]] = [[set() for _ in range(cols)] for _ in range(rows)]
+    rects: list[list[tuple[int, int]]] = []
+    for members in groups:
+        by_row: dict[int, list[int]] = {}
+        for m in members:
+            by_row.setdefault(m // cols, []).append(m % cols)
+        by_cols: dict[tuple[int, ...], list[int]] = {}
+        for r, cs in sorted(by_row.items()):
+            by_cols.setdefault(tuple(cs), []).append(r)
+        if merge and len(by_cols) > 1:
+            rt = row_tag.setdefault(tuple(sorted(by_row)), len(row_tag))
+            ct = col_tag.setdefault(("group", *members), len(col_tag))
+            for r in by_row:
+                bus_ids[r].add(rt)
+            for m in members:
+                pe_ids[m // cols][m % cols].add(ct)
+            rects.append([(rt, ct)])
+            continue
+        tags = []
+        for cs, rs in by_cols.items():
+            rt = row_tag.setdefault(tuple(rs), len(row_tag))
+            ct = col_tag.setdefault(cs, len(col_tag))
+            for r in rs:
+                bus_ids[r].add(rt)
+                for c in cs:
+                    pe_ids[r][c].add(ct)
+            tags.append((rt, ct))
+        rects.append(tags)
+    return rects, bus_ids, pe_ids, row_tag, col_tag
+
+
+def _most_ids(bus_ids: list[set[int]], pe_ids: list[list[set[int]]]) -> tuple[int, int]:
+    """The most row IDs one X-bus holds and the most column IDs one PE holds."""
+    return max(len(b) for b in bus_ids), max(len(c) for row in pe_ids for c in row)
+
+
+def id_limits(hw: HardwareConfig) -> tuple[int, int]:
+    """Row IDs per X-bus and column IDs per PE of the hardware's multicast controllers."""
+    return hw.noc.gin.row_ids_per_xbus, hw.noc.gin.column_ids_per_pe
 
 
 def id_bits(tags: int) -> int:
