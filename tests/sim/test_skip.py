@@ -50,7 +50,7 @@ CASES = [
     ("rs", LONG, "forward", None),
     ("tpu", _conv(4, 56, 16, 3, 1), "fgrad", None),
     ("ecoflow", LONG, "forward", CHAINED),
-    ("ecoflow", _conv(16, 28, 16, 1, 1), "fgrad", None),
+    ("ecoflow", _conv(16, 28, 16, 1, 2), "fgrad", None),
 ]
 
 
