@@ -152,6 +152,8 @@ class _Plan:
 
     def __init__(self, d: DirectConv, m: DilatedMapping, hw: HardwareConfig) -> None:
         self.d, self.m, self.hw = d, m, hw
+        if m.inner not in ("filters", "channels"):
+            raise CompileError(d.name, "mapping.inner", f"'filters' or 'channels', not {m.inner!r}")
         self.hz, self.wz = d.problem.padded.axes
         self.slots_v = hw.array.rows // m.e
         self.slots = self.slots_v * hw.array.cols

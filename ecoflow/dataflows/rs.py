@@ -134,6 +134,8 @@ class _Plan:
 
     def __init__(self, d: DirectConv, m: RsMapping, hw: HardwareConfig) -> None:
         self.d, self.m, self.hw = d, m, hw
+        if m.inner not in ("strips", "filters"):
+            raise CompileError(d.name, "mapping.inner", f"'strips' or 'filters', not {m.inner!r}")
         rows, cols = hw.array.rows, hw.array.cols
         self.bands = rows // m.h
         self.groups_v = self.bands // m.chain
