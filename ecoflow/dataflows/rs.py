@@ -544,14 +544,14 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[RsMapping]:
         for p in ps:
             if p > pe.psum_spad_entries or p * q * taps > pe.filter_spad_entries:
                 continue
-            for n in ns:
+            # the two orders differ only with several filter blocks and several strips
+            inners = ("strips", "filters") if d.kg > p and d.P > ew else ("strips",)
+            for n, inner in itertools.product(ns, inners):
                 if n > 4 and n * d.Q * (taps * q * p + p) > MAX_PE_OPS:
                     break
-                # the two orders differ only with several filter blocks and several strips
-                inners = ("strips", "filters") if d.kg > p and d.P > ew else ("strips",)
-                for inner, chain in itertools.product(inners, range(1, bands + 1)):
+                for chain in range(1, bands + 1):
                     if chain > ceil_div(d.Cg, q) * n_rc * ceil_div(d.Sw, taps):
-                        continue
+                        break
                     m = RsMapping(h, ew, chain, p, q, n, taps, inner)
                     ranked.append((_Plan(d, m, hw).estimate(), m))
     if not ranked:

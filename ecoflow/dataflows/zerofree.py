@@ -296,7 +296,7 @@ def multicast(
         for g in groups
     ]
     rects, bus_ids, pe_ids, row_tag, col_tag = _tag(member_lists, rows, cols, merge=False)
-    if fixed:
+    if fixed and any(len(r) > 1 for r in rects):
         merged = _tag(member_lists, rows, cols, merge=True)
         need, have = _most_ids(merged[1], merged[2]), _most_ids(bus_ids, pe_ids)
         if all(n <= max(h, lim) for n, h, lim in zip(need, have, limits, strict=True)):
