@@ -45,6 +45,7 @@ from typing import ClassVar, Literal, TypeVar
 
 import numpy as np
 
+from ecoflow.arrays import unique, unique_first
 from ecoflow.config import HardwareConfig
 from ecoflow.workloads.layer import Phase, Problem
 
@@ -337,7 +338,7 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
         ):
             seq = seqs[t][p]
             elems = getattr(o, t)
-            if len(np.unique(seq)) != len(seq):
+            if len(unique(seq)) != len(seq):
                 raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} receives an "
                                    "element twice in one pass")  # fmt: skip
             order = np.argsort(seq, kind="stable")
@@ -354,7 +355,7 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
             gin = spec.source[t][p] == "gin"
             last_use = np.full(len(seq), -1, np.int64)
             used_at = np.nonzero(o.mac)[0][::-1]
-            words, latest = np.unique(local[o.mac][::-1], return_index=True)
+            words, latest = unique_first(local[o.mac][::-1])
             last_use[words] = used_at[latest]
             held_until = np.maximum.accumulate(last_use) if len(seq) else last_use
             free = np.searchsorted(held_until, np.arange(n), side="right")
@@ -485,8 +486,8 @@ def _pack(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     rising[joins - 1] = True  # where one part ends and the next begins
     if rising.all():
         return flat, start
-    for i in np.unique(np.searchsorted(start, np.nonzero(~rising)[0] + 1, side="right") - 1):
-        parts[i] = np.unique(parts[i])
+    for i in unique(np.searchsorted(start, np.nonzero(~rising)[0] + 1, side="right") - 1):
+        parts[i] = unique(parts[i])
     return _pack(parts)
 
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ecoflow.arrays import unique, unique_first
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     AbstractDataflow,
@@ -209,7 +210,7 @@ class Keys:
 
 def first_use(elems: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct elements and their first use (``when`` never decreases along ``elems``)."""
-    e, first = np.unique(elems, return_index=True)
+    e, first = unique_first(elems)
     return e, when[first]
 
 
@@ -298,10 +299,10 @@ def segment_ids(rows: np.ndarray, cols: np.ndarray, width: int, seg: int) -> np.
     ``j`` of row ``r`` has id ``r * ceil(width / seg) + j`` (see :class:`Footprint`).
     """
     per = ceil_div(width, seg)
-    js = np.unique(np.asarray(cols, np.int64) // seg)
+    js = unique(np.asarray(cols, np.int64) // seg)
     ids = distinct(np.asarray(rows, np.int64))[:, None] * per + js[None, :]
     if len(js) and (js[0] < 0 or js[-1] >= per):  # columns beyond the row: ids may collide
-        return np.unique(ids)
+        return unique(ids)
     return ids.reshape(-1)
 
 
@@ -309,7 +310,7 @@ def distinct(ids: np.ndarray) -> np.ndarray:
     """The distinct values of ``ids``, sorted (``ids`` itself when it already is)."""
     if len(ids) < 2 or (ids[1:] > ids[:-1]).all():
         return ids
-    return np.unique(ids)
+    return unique(ids)
 
 
 def union(parts: list[np.ndarray]) -> np.ndarray:
@@ -320,7 +321,7 @@ def union(parts: list[np.ndarray]) -> np.ndarray:
 def element_segments(ids: np.ndarray, width: int, seg: int) -> np.ndarray:
     """Distinct buffer segments of flat element ids (rows of ``width`` words)."""
     ids = np.asarray(ids, np.int64)
-    return np.unique(ids // width * ceil_div(width, seg) + ids % width // seg)
+    return unique(ids // width * ceil_div(width, seg) + ids % width // seg)
 
 
 class PlannedDataflow(AbstractDataflow):

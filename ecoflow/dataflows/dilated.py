@@ -30,6 +30,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ecoflow.arrays import unique
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
@@ -379,7 +380,7 @@ class _Plan:
             for c in cols:
                 size = int(c.max()) + 1
                 key, per = key * size + c, per * size
-            return np.bincount(np.unique(key) // per, minlength=len(starts))
+            return np.bincount(unique(key) // per, minlength=len(starts))
 
         kblocks, rows_b = distinct(g, k0), distinct(g, c0, r)
         for s in range(self.stages):

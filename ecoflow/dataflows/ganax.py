@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecoflow.arrays import unique
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     F_FLAGS,
@@ -179,7 +180,7 @@ class Part:
         span = int((last - first).max()) + 1
         cols = first[:, None] + np.arange(span)[None, :]
         keep = cols <= last[:, None]
-        return np.unique((row_o[:, None] * per_o + cols)[keep])
+        return unique((row_o[:, None] * per_o + cols)[keep])
 
 
 def decompose(problem: Problem) -> list[Part] | None:

@@ -47,6 +47,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ecoflow.arrays import unique
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
@@ -248,7 +249,7 @@ class _Plan:
                 chans, rc, taps = st
                 r = np.arange(rc * m.h, min(d.Rw, (rc + 1) * m.h))
                 c = np.asarray(chans)
-                h = np.unique(ys[:, None] * d.sh + r[None, :])
+                h = unique(ys[:, None] * d.sh + r[None, :])
                 rows = d.ifmap_id(images[:, None, None], job.group * d.kg, c[None, :, None],
                                   h[None, None, :], 0).reshape(-1) // d.Wx  # fmt: skip
                 cols = (x[:, None] + np.asarray(taps)[None, :]).reshape(-1)

@@ -32,6 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ecoflow.arrays import unique
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     AbstractDataflow,
@@ -137,7 +138,7 @@ class _Plan:
         ifm, out = [], []
         # pixels of one output row read the same input rows, over their own window columns
         line = img * d.P + y
-        for ln in np.unique(line):
+        for ln in unique(line):
             at = line == ln
             i, yy, xs = int(img[at][0]), int(y[at][0]), x[at]
             rows = d.ifmap_id(i, 0, c[:, None], yy * d.sh + r[None, :], 0).reshape(-1)

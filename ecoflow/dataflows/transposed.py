@@ -48,6 +48,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ecoflow.arrays import unique
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import (
     CompileError,
@@ -414,8 +415,8 @@ class _Plan:
 
         ys = outputs(deal, rnd, phases) if len(outputs(other, o_rnd, o_phases)) else empty
         taps = [deal.taps[y] for y in ys]
-        tk = np.unique(np.concatenate([t[0] for t in taps] or [empty]))
-        tc = np.unique(np.concatenate([t[1] for t in taps] or [empty]))
+        tk = unique(np.concatenate([t[0] for t in taps] or [empty]))
+        tc = unique(np.concatenate([t[1] for t in taps] or [empty]))
         return ys, tk, tc
 
     def _products(self, job, chans, hs, ws, hz: Axis, wz: Axis) -> Work:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecoflow.arrays import unique, unique_first, unique_first_counts
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import CompileError, Ids, PeOps, Stream
 from ecoflow.dataflows.common import PlannedDataflow, ideal
@@ -136,9 +137,9 @@ def pe_programs(
         lab[p] = np.concatenate([lab[p], np.asarray(x, np.int64)])
     all_l = np.concatenate(lab) if lab else np.zeros(0, np.int64)
     all_p = np.concatenate([np.full(len(x), p) for p, x in enumerate(lab)])
-    key = np.unique(all_l * pes + all_p)  # (label, PE) pairs, by label then PE
+    key = unique(all_l * pes + all_p)  # (label, PE) pairs, by label then PE
     pair = np.stack([key // pes, key % pes])
-    labels, start, count = np.unique(pair[0], return_index=True, return_counts=True)
+    labels, start, count = unique_first_counts(pair[0])
     top_pe = pair[1][start]  # lowest PE index = topmost row of the label
     bottom_pe = pair[1][start + count - 1]
     # PEs between the top and the bottom of a label without products of it relay its psum
@@ -165,7 +166,7 @@ def pe_programs(
         n_mac = len(w)
         in_lab, in_time = below
         # where each add goes: after the PE's own last product of the label and the arrival
-        rev_l, rev_i = np.unique(w.label[::-1], return_index=True)
+        rev_l, rev_i = unique_first(w.label[::-1])
         last_local = n_mac - 1 - rev_i
         pos = np.searchsorted(rev_l, in_lab)
         pos = np.minimum(pos, max(len(rev_l) - 1, 0))
@@ -187,8 +188,8 @@ def pe_programs(
         fil = np.insert(w.filter, at, 0)
         n = len(label)
         idx = np.arange(n)
-        uniq, first_i = np.unique(label, return_index=True)
-        _, rev = np.unique(label[::-1], return_index=True)
+        uniq, first_i = unique_first(label)
+        _, rev = unique_first(label[::-1])
         last_i = n - 1 - rev
         first = np.zeros(n, bool)
         first[first_i] = True
@@ -278,33 +279,46 @@ def multicast(
     n_words = (rows * cols + 63) // 64
     one = np.uint64(1)
     fixed = audience is not None and members is not None
+    group = np.cumsum(new) - 1  # per use, its (round, element)
     if not fixed:
-        bits = np.zeros((len(p), n_words), np.uint64)
-        bits[np.arange(len(p)), p // 64] = np.left_shift(one, (p % 64).astype(np.uint64))
+        # uses are sorted by PE within a group: one bit per (group, PE) pair
+        pair = new.copy()
+        pair[1:] |= p[1:] != p[:-1]
+        at = np.nonzero(pair)[0]
+        pp = p[at]
+        bits = np.zeros((len(at), n_words), np.uint64)
+        bits[np.arange(len(at)), pp // 64] = np.left_shift(one, (pp % 64).astype(np.uint64))
+        masks = np.bitwise_or.reduceat(bits, np.searchsorted(at, starts), axis=0)
     else:
         keys = sorted(members)
         key_bits = np.zeros((len(keys), n_words), np.uint64)
         for i, key in enumerate(keys):
             for m in np.asarray(members[key]):
                 key_bits[i, m // 64] |= np.left_shift(one, np.uint64(m % 64))
-        bits = key_bits[np.searchsorted(keys, np.asarray(audience)[order])]
-    masks = np.bitwise_or.reduceat(bits, starts, axis=0)
+        kidx = np.searchsorted(keys, np.asarray(audience)[order])
+        code = unique(group * len(keys) + kidx)  # distinct (group, key) pairs, by group
+        g_of = code // len(keys)
+        masks = np.bitwise_or.reduceat(
+            key_bits[code % len(keys)], np.searchsorted(g_of, np.arange(len(starts))), axis=0
+        )
     groups, group_of = np.unique(masks, axis=0, return_inverse=True)
     group_of = group_of.reshape(-1)
-    member_lists = [
-        [w * 64 + b for w in range(n_words) for b in range(64) if (int(g[w]) >> b) & 1]
-        for g in groups
-    ]
+    member_bits = np.unpackbits(groups.astype("<u8").view(np.uint8), axis=1, bitorder="little")
+    member_lists = [np.nonzero(b)[0].tolist() for b in member_bits]
     rects, bus_ids, pe_ids, row_tag, col_tag = _tag(member_lists, rows, cols, merge=False)
     if fixed and any(len(r) > 1 for r in rects):
         merged = _tag(member_lists, rows, cols, merge=True)
         need, have = _most_ids(merged[1], merged[2]), _most_ids(bus_ids, pe_ids)
         if all(n <= max(h, lim) for n, h, lim in zip(need, have, limits, strict=True)):
             rects, bus_ids, pe_ids, row_tag, col_tag = merged
-    n_rect = np.array([len(r) for r in rects])[group_of]
+    # the words of each (round, element): its group's rectangles, in the group's order
+    per_group = np.array([len(r) for r in rects])
+    first_rect = np.cumsum(per_group) - per_group
+    flat = np.array([tag for r in rects for tag in r], np.int64).reshape(-1, 2)
+    n_rect = per_group[group_of]
     word_group = np.repeat(np.arange(len(starts)), n_rect)
-    rt = np.array([t for g in group_of for t, _ in rects[g]], np.int64)
-    ct = np.array([c for g in group_of for _, c in rects[g]], np.int64)
+    within = np.arange(int(n_rect.sum())) - np.repeat(np.cumsum(n_rect) - n_rect, n_rect)
+    rt, ct = flat[first_rect[group_of][word_group] + within].T
     el = k[1, starts][word_group]
     when = t_min[word_group]
     order = np.lexsort((ct, rt, el, when))

@@ -1,0 +1,42 @@
+"""The sort-based distinct values return exactly what ``np.unique`` returns."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ecoflow.arrays import unique, unique_first, unique_first_counts
+
+ints = hnp.arrays(
+    st.sampled_from([np.int32, np.int64]),
+    st.integers(0, 300),
+    elements=st.integers(-(2**31), 2**31 - 1) | st.integers(-3, 3),
+)
+
+
+@given(ints)
+def test_unique_matches_numpy(x: np.ndarray) -> None:
+    got = unique(x)
+    want = np.unique(x)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@given(ints)
+def test_first_index_and_counts_match_numpy(x: np.ndarray) -> None:
+    values, first = unique_first(x)
+    want_v, want_i, want_c = np.unique(x, return_index=True, return_counts=True)
+    np.testing.assert_array_equal(values, want_v)
+    np.testing.assert_array_equal(first, want_i)
+    values, first, counts = unique_first_counts(x)
+    np.testing.assert_array_equal(values, want_v)
+    np.testing.assert_array_equal(first, want_i)
+    np.testing.assert_array_equal(counts, want_c)
+
+
+def test_flattens_like_numpy() -> None:
+    x = np.array([[3, 1], [1, 2]])
+    np.testing.assert_array_equal(unique(x), [1, 2, 3])
+    np.testing.assert_array_equal(unique(x[:, ::-1]), np.unique(x[:, ::-1]))
