@@ -315,7 +315,8 @@ class _Plan:
         pes = np.concatenate([np.full(len(w), p) for p, w in work.items()])
         cat = {f: np.concatenate([getattr(w, f) for w in work.values()]) for f in
                ("ifmap", "filter", "tick", "iround", "fround")}  # fmt: skip
-        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"])
+        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
+                        limits=id_limits(hw))  # fmt: skip
         # errors are broadcast to every PE of the units of their filters (and error rows)
         key = {}
         members: dict[int, list[int]] = {}

@@ -490,7 +490,8 @@ class _Plan:
         f_aud = np.concatenate([w.faud for w in work.values()])
         # exact receiver groups, unless the controllers lack the IDs: then each error word
         # goes to the units of its whole window, and those outside the border drop it
-        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"])
+        ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
+                        limits=id_limits(hw))  # fmt: skip
         gin = hw.noc.gin
         if (
             max(len(b) for b in ifm.ids.bus) > gin.row_ids_per_xbus

@@ -247,9 +247,10 @@ def multicast(
     rectangles (rows with the same column set). A rectangle's row tag names its row set and its
     column tag its column set: an X-bus holds the row tag of every rectangle that covers its
     row, a PE the column tag of every rectangle that covers it, which delivers each word to
-    exactly its rectangle. Fixed broadcast groups (``audience``) that are no rectangle get one
-    word each instead, a row tag for their rows and a column tag that only their PEs hold,
-    where the IDs that takes fit ``limits``. Words go in order of first use (``tick``).
+    exactly its rectangle. Where the IDs that takes fit ``limits``, groups that are no rectangle
+    get one word each instead: a column tag that only their PEs hold, and a row tag for their
+    rows or, failing that, one row tag on every X-bus (a word that travels on every X-bus
+    and is taken only by its PEs). Words go in order of first use (``tick``).
 
     Args:
         rows: PE rows.
@@ -264,7 +265,7 @@ def multicast(
             needs fewer IDs than exact receiver groups.
         members: key -> PE indices.
         limits: row IDs per X-bus and column IDs per PE the controllers hold (one word per
-            broadcast group may use up to these, or what the rectangles use if that is more).
+            group may use up to these, or what the rectangles use if that is more).
     """
     if len(pe) == 0:
         return Multicast(Stream.empty(), Ids.none(rows, cols), 0, 0)
@@ -305,12 +306,15 @@ def multicast(
     group_of = group_of.reshape(-1)
     member_bits = np.unpackbits(groups.astype("<u8").view(np.uint8), axis=1, bitorder="little")
     member_lists = [np.nonzero(b)[0].tolist() for b in member_bits]
-    rects, bus_ids, pe_ids, row_tag, col_tag = _tag(member_lists, rows, cols, merge=False)
-    if fixed and any(len(r) > 1 for r in rects):
-        merged = _tag(member_lists, rows, cols, merge=True)
-        need, have = _most_ids(merged[1], merged[2]), _most_ids(bus_ids, pe_ids)
-        if all(n <= max(h, lim) for n, h, lim in zip(need, have, limits, strict=True)):
-            rects, bus_ids, pe_ids, row_tag, col_tag = merged
+    rects, bus_ids, pe_ids, row_tag, col_tag = _tag(member_lists, rows, cols, merge=None)
+    if any(len(r) > 1 for r in rects):
+        have = _most_ids(bus_ids, pe_ids)
+        for rows_tag in ("exact", "all"):
+            merged = _tag(member_lists, rows, cols, merge=rows_tag)
+            need = _most_ids(merged[1], merged[2])
+            if all(n <= max(h, lim) for n, h, lim in zip(need, have, limits, strict=True)):
+                rects, bus_ids, pe_ids, row_tag, col_tag = merged
+                break
     # the words of each (round, element): its group's rectangles, in the group's order
     per_group = np.array([len(r) for r in rects])
     first_rect = np.cumsum(per_group) - per_group
@@ -335,13 +339,14 @@ def multicast(
     return Multicast(stream, ids, len(row_tag), len(col_tag))
 
 
-def _tag(groups: list[list[int]], rows: int, cols: int, merge: bool) -> tuple:
+def _tag(groups: list[list[int]], rows: int, cols: int, merge: str | None) -> tuple:
     """Row and column tags of each receiver group, and the IDs every X-bus and PE then holds.
 
     Each group is cut into rectangles (rows with the same column set), one word each; a
     rectangle's row tag names its row set and its column tag its column set. With ``merge``, a
-    group that is no rectangle takes one word instead: a row tag for its rows and a column tag
-    that only its PEs hold.
+    group that is no rectangle takes one word instead, with a column tag that only its PEs
+    hold and a row tag for its rows (``"exact"``) or one row tag that every X-bus holds
+    (``"all"``: the word travels on every X-bus, and only the group's PEs take it).
 
     Returns:
         (per group its (row tag, column tag) words, bus IDs, PE IDs, row tags, column tags)
@@ -358,10 +363,11 @@ def _tag(groups: list[list[int]], rows: int, cols: int, merge: bool) -> tuple:
         by_cols: dict[tuple[int, ...], list[int]] = {}
         for r, cs in sorted(by_row.items()):
             by_cols.setdefault(tuple(cs), []).append(r)
-        if merge and len(by_cols) > 1:
-            rt = row_tag.setdefault(tuple(sorted(by_row)), len(row_tag))
+        if merge is not None and len(by_cols) > 1:
+            on = tuple(sorted(by_row)) if merge == "exact" else tuple(range(rows))
+            rt = row_tag.setdefault(on, len(row_tag))
             ct = col_tag.setdefault(("group", *members), len(col_tag))
-            for r in by_row:
+            for r in on:
                 bus_ids[r].add(rt)
             for m in members:
                 pe_ids[m // cols][m % cols].add(ct)
