@@ -363,12 +363,19 @@ class _Plan:
         )
 
     def estimate(self) -> tuple[int, int]:
-        """(cycles, words) of the plan from its passes' shapes."""
+        """(cycles, words) of the plan from its passes' shapes.
+
+        A pass takes the longest of its busiest PE's products, its error words, its ifmap
+        words and its partial sums, each over its GIN width. Products and ifmap words count
+        data only: an error row meets data rows of the input only where ``vh`` says so and an
+        error column data columns where ``vw`` does (a dilated input, the filter gradient of a
+        transposed layer, has data in one row and column out of ``dilation``).
+        """
         d, m, hw = self.d, self.m, self.hw
         widths = gin_words(d.problem.phase, hw)
         total, words = 0, 0
         steps_of = [max(len(self.steps(s, e)) for e in range(m.e)) for s in range(self.stages)]
-        g, c0, cl, k0, kl, r, _ = self.units.T
+        g, c0, cl, k0, kl, r, s_col = self.units.T
         batch = np.arange(len(self.units)) // self.slots
         starts = np.arange(0, len(self.units), self.slots)
         p = np.maximum.reduceat(kl, starts)
@@ -376,19 +383,32 @@ class _Plan:
         outs = np.add.reduceat(kl * cl, starts)
 
         def distinct(*cols: np.ndarray) -> np.ndarray:
-            """Per batch, the number of distinct tuples of ``cols`` (one mixed-radix key)."""
+            """Per batch, the distinct tuples of ``cols`` (one mixed-radix key), sorted."""
             key, per = batch.astype(np.int64), 1
             for c in cols:
                 size = int(c.max()) + 1
                 key, per = key * size + c, per * size
-            return np.bincount(unique(key) // per, minlength=len(starts))
+            return unique(key), per
 
-        kblocks, rows_b = distinct(g, k0), distinct(g, c0, r)
+        kb_keys, kb_per = distinct(g, k0)
+        kblocks = np.bincount(kb_keys // kb_per, minlength=len(starts))
+        # ifmap row groups (group, channel block, unit row): the unit row is the last digit
+        rows_keys, rows_per = distinct(g, c0, r)
+        rows_batch, rows_r = rows_keys // rows_per, rows_keys % (int(r.max()) + 1)
+        data_cols = self.vw.sum(axis=1)  # per unit column: error columns that meet data
+        row_words = min(self.wz.size, self.wz.extent)  # data columns of an ifmap row
         for s in range(self.stages):
             steps = steps_of[s]
-            busy = steps * self.wz.taps * p * q
+            # per part and unit row: the error rows of the stage that meet data
+            data_rows = np.stack([
+                self.vh[:, [a for _, a in self.steps(s, e)]].sum(axis=1) for e in range(m.e)
+            ])  # fmt: skip
+            busy = np.maximum.reduceat(data_rows.max(axis=0)[r] * data_cols[s_col] * kl * cl,
+                                       starts)  # fmt: skip
             e_words = kblocks * m.e * p * steps * self.wz.taps
-            i_words = rows_b * m.e * q * steps * self.wz.extent
+            per_row = data_rows.sum(axis=0)[rows_r]
+            i_words = np.bincount(rows_batch, weights=per_row, minlength=len(starts))
+            i_words = np.rint(i_words).astype(np.int64) * q * row_words
             cost = np.maximum.reduce([busy, e_words // widths["filter"],
                                       i_words // widths["ifmap"],
                                       outs // widths["psum"]])  # fmt: skip

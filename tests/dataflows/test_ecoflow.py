@@ -143,6 +143,28 @@ def test_dilated_expansion_and_stages(mapping: DilatedMapping, monkeypatch) -> N
     check_functional(layer, "ecoflow_fgrad", hw, phases=("fgrad",), mapping=mapping)
 
 
+@pytest.mark.parametrize(
+    "mapping",
+    [DilatedMapping(1, 2, 2), DilatedMapping(1, 4, 1, "channels"), DilatedMapping(1, 1, 3)],
+    ids=lambda m: f"p{m.p}-q{m.q}-{m.inner}",
+)
+def test_dilated_estimate_counts_data_products(mapping: DilatedMapping) -> None:
+    """With GIN channels too wide to bound a pass, the estimate is each pass's busiest PE.
+
+    The filter gradient of a transposed layer has a dilated input: three error rows and
+    columns in four meet a zero there, and a zero-free PE skips their products.
+    """
+    layer = ConvLayer(N=1, C=6, H=5, W=5, K=4, R=3, S=3, stride=(2, 2), kind="tconv", name="t")
+    hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
+    gin = hw.noc.gin.model_copy(update={"wide_width_bits": 1 << 20, "narrow_width_bits": 1 << 20})
+    gon = hw.noc.gon.model_copy(update={"width_bits": 1 << 20})
+    hw = hw.model_copy(update={"noc": hw.noc.model_copy(update={"gin": gin, "gon": gon})})
+    plan = dilated._Plan(DirectConv.of(layer.problem("fgrad")), mapping, hw)
+    busiest = sum(max(len(w) for w in plan.work(ps).values()) for ps in plan.passes())
+    overhead = plan.n_batches * plan.stages * mapping.e * 4
+    assert plan.estimate()[0] == busiest + overhead
+
+
 # ---- no zeros ----------------------------------------------------------------------------------
 @settings(max_examples=8, deadline=None)
 @given(layer=big_layers(), phase=st.sampled_from(["igrad", "fgrad"]))
