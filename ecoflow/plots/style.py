@@ -19,6 +19,17 @@ METADATA = {
 }
 
 
+# one colour per dataflow in every figure (seaborn's colourblind palette, in this order)
+DATAFLOW_ORDER = ("rs", "tpu", "ecoflow", "ganax", "st_os")
+
+
+def dataflow_palette(dataflows: list[str]) -> dict[str, tuple[float, float, float]]:
+    """The colour of each dataflow: the same in every figure, whichever dataflows it shows."""
+    known = list(DATAFLOW_ORDER) + sorted(set(dataflows) - set(DATAFLOW_ORDER))
+    colors = sns.color_palette("colorblind", len(known))
+    return {d: colors[known.index(d)] for d in dataflows}
+
+
 def theme() -> None:
     """Apply the project's seaborn theme."""
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind")

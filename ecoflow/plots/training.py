@@ -14,7 +14,7 @@ import seaborn as sns
 from ecoflow.analysis.compare import BASELINE
 from ecoflow.analysis.dataset import LEVELS
 from ecoflow.analysis.variables import label
-from ecoflow.plots.style import theme
+from ecoflow.plots.style import dataflow_palette, theme
 
 TITLES = {
     "igrad": "Fig. 9: input-gradient speedup, normalised to tpu (tpu time in ms on its bars)",
@@ -29,7 +29,8 @@ def speedup(table: pd.DataFrame, phase: str) -> plt.Figure:
     order = list(dict.fromkeys(df["tag"]))
     hue = list(dict.fromkeys(df["dataflow"]))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(order) + 2), 3.6), constrained_layout=True)
-    sns.barplot(df, x="tag", y="speedup", hue="dataflow", order=order, hue_order=hue, ax=ax)
+    sns.barplot(df, x="tag", y="speedup", hue="dataflow", order=order, hue_order=hue, ax=ax,
+                palette=dataflow_palette(hue))  # fmt: skip
     ax.set_yscale("log")
     ax.axhline(1, color="0.3", lw=0.8)
     base = df[df["dataflow"] == BASELINE].set_index("tag")["time_ms"]
@@ -121,7 +122,7 @@ def gan_speedup(table: pd.DataFrame, baseline: str = "rs") -> plt.Figure:
         df = table[table["phase"] == phase]
         order = list(dict.fromkeys(df["tag"]))
         sns.barplot(df, x="tag", y="speedup", hue="dataflow", order=order, hue_order=hue, ax=ax,
-                    legend=ax is axes[0, -1])  # fmt: skip
+                    palette=dataflow_palette(hue), legend=ax is axes[0, -1])  # fmt: skip
         ax.set_yscale("log")
         ax.axhline(1, color="0.3", lw=0.8)
         base = df[df["dataflow"] == baseline].set_index("tag")["time_ms"]
