@@ -48,7 +48,7 @@ def _speedups(layers: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
                          & (layers["dataflow"] == "ecoflow")]  # fmt: skip
             if hit.empty:
                 continue
-            paper, note = APPROXIMATE.get(value, (float(value), ""))
+            paper, note = APPROXIMATE[value] if value in APPROXIMATE else (float(value), "")
             rows.append(_row(f"{phase} speedup over tpu, {tag}", f"§6.2.1, {figure}", paper,
                              float(hit["speedup"].iloc[0]), note))  # fmt: skip
     energy = ref["energy"]
