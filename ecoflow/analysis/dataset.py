@@ -28,8 +28,8 @@ def zero_dataset(tables: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> xr.
 
     Returns:
         Dims ``network, variant, layer, phase``; variables :data:`ZERO_VARIABLES` with units;
-        layer shapes, paper labels and layer order as coordinates (``NaN``/empty where a network
-        lacks the layer).
+        layer shapes, kinds (``conv``, ``tconv``), paper labels and layer order as coordinates
+        (``NaN``/empty where a network lacks the layer).
     """
     frames = []
     for network, (layers, zeros) in tables.items():
@@ -44,10 +44,10 @@ def zero_dataset(tables: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]) -> xr.
     for name in ZERO_VARIABLES:
         ds[name].attrs = attrs(name)
     first = df[df["phase"] == PHASES[0]].set_index(["network", "variant", "layer"])
-    for coord in (*SHAPE_COORDS, "order", "paper_label"):
+    for coord in (*SHAPE_COORDS, "kind", "order", "paper_label"):
         series = first[coord]
         arr = xr.DataArray.from_series(series).reindex_like(ds[["network", "variant", "layer"]])
-        if coord == "paper_label":
+        if coord in ("kind", "paper_label"):
             arr = arr.fillna("").astype(str)
         ds = ds.assign_coords({coord: arr})
     ds.attrs = {"title": "zero analysis of training phases (EcoFlow §3.1)"}

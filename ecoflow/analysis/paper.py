@@ -161,9 +161,15 @@ def _noc(noc: pd.DataFrame, ref: Mapping[str, Any]) -> list[dict]:
 
 
 def _fig3(zeros: xr.Dataset) -> list[dict]:
-    """The least zero share of stride-2 layers' igrad and fgrad (the paper: more than 70%)."""
+    """The least zero share of stride-2 layers' igrad and fgrad (the paper: more than 70%).
+
+    Direct convolutions only: a transposed layer's input gradient is a direct strided
+    convolution, with no zero to insert.
+    """
     z = zeros["zero_fraction"].sel(phase=["igrad", "fgrad"])
     stride2 = (zeros["stride_h"] == 2) | (zeros["stride_w"] == 2)
+    if "kind" in zeros.coords:
+        stride2 = stride2 & (zeros["kind"] == "conv")
     least = float(z.where(stride2).min())
     if np.isnan(least):
         return []
