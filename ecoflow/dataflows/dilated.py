@@ -382,8 +382,8 @@ class _Plan:
         q = np.maximum.reduceat(cl, starts)
         outs = np.add.reduceat(kl * cl, starts)
 
-        def distinct(*cols: np.ndarray) -> np.ndarray:
-            """Per batch, the distinct tuples of ``cols`` (one mixed-radix key), sorted."""
+        def distinct(*cols: np.ndarray) -> tuple[np.ndarray, int]:
+            """Distinct (batch, ``cols``) keys, sorted, and the batch digit's radix."""
             key, per = batch.astype(np.int64), 1
             for c in cols:
                 size = int(c.max()) + 1
