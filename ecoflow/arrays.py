@@ -21,9 +21,13 @@ def _starts(s: np.ndarray) -> np.ndarray:
     return keep
 
 
-def unique(x: np.ndarray) -> np.ndarray:
-    """``np.unique(x)`` for a 1-D array."""
-    s = np.sort(np.asarray(x).reshape(-1))
+def unique(x: np.ndarray, nearly_sorted: bool = False) -> np.ndarray:
+    """``np.unique(x)`` for a 1-D array.
+
+    ``nearly_sorted``: ``x`` comes in long sorted runs, where a stable sort (timsort or radix)
+    is faster than the default one.
+    """
+    s = np.sort(np.asarray(x).reshape(-1), kind="stable" if nearly_sorted else None)
     return s[_starts(s)]
 
 

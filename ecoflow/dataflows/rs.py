@@ -470,10 +470,10 @@ class _Plan:
         # distinct (group, filter block) and (group, image block, strip) per column
         g = block // self.n_ib
         n_filters = d.groups * self.n_kb
-        filt = _distinct(col * n_filters + g * self.n_kb + self.item_kb)
+        filt = unique(col * n_filters + g * self.n_kb + self.item_kb, nearly_sorted=True)
         n_kb = np.bincount(filt // n_filters, minlength=n_cols)
         n_strips = d.groups * self.n_ib * self.n_es
-        strips = _distinct(col * n_strips + block * self.n_es + self.item_es)
+        strips = unique(col * n_strips + block * self.n_es + self.item_es, nearly_sorted=True)
         strip_images = np.bincount(
             strips // n_strips, weights=images[(strips % n_strips) // self.n_es], minlength=n_cols
         )
@@ -505,14 +505,6 @@ class _Plan:
         ])  # fmt: skip
         words = if_words.sum() + f_words.sum() + outs.sum() * self.stages + psum_in.sum()
         return int(cost.sum()), int(words)
-
-
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct values of ``keys``, sorted (keys come nearly sorted: a stable sort is fast)."""
-    k = np.sort(keys, kind="stable")
-    keep = np.ones(len(k), bool)
-    keep[1:] = k[1:] != k[:-1]
-    return k[keep]
 
 
 def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[RsMapping]:
