@@ -12,7 +12,8 @@ scratchpad for the whole reduction). **Expansion** spreads a unit over ``e`` PEs
 each taking a share of the error rows; their partial sums go up the column and the top PE
 writes the gradient (Fig. 7: PE07 passes its partial sum to PE03). Units fill the array tap
 after tap; a reduction too long for one pass is cut into stages whose partial sums return from
-the global buffer (psum GIN) to the bottom PE of each unit.
+the global buffer (psum GIN) to the bottom PE of each unit, which adds them in bursts while it
+computes the stage's products.
 
 Runtime (§4.2.2). Error elements are broadcast, one per cycle and filter, to every PE that uses
 them (all taps of the filters' units); ifmap elements are multicast to the PEs whose taps need
@@ -60,7 +61,7 @@ from ecoflow.dataflows.zerofree import (
 )
 from ecoflow.workloads.layer import Axis, Problem
 
-OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
+OPS_PER_PASS = 12288  # data products per PE and pass before a stage boundary [MACs]
 
 
 @dataclass(frozen=True)
@@ -184,13 +185,16 @@ class _Plan:
             1,
         )
         self.n_batches = ceil_div(len(self.units), self.slots)
-        # the reduction: (image, error row) steps, cut into stages of whole parts
+        # the reduction: (image, error row) steps, cut into stages of whole parts of about
+        # OPS_PER_PASS products of the busiest unit (data products only: in a dilated input,
+        # most error rows and columns of a tap meet zeros and cost nothing)
+        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
         self.red = [(n, a) for n in range(d.Cg) for a in range(self.hz.taps)]
-        per_step = self.wz.taps * min(m.p, d.kg) * min(m.q, d.batch)
-        part = max(1, OPS_PER_PASS // per_step)
+        per_row = int(self.vw.sum(axis=1).max()) * min(m.p, d.kg) * min(m.q, d.batch)
+        row_share = float(self.vh.mean(axis=1).max())  # error rows that meet data
+        part = max(1, int(OPS_PER_PASS / max(per_row * row_share, 1)))
         self.stage_len = part * m.e
         self.stages = ceil_div(len(self.red), self.stage_len)
-        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
         # error rows that are valid for the same filter rows time alike
         _, self.row_class = np.unique(self.vh.T, axis=0, return_inverse=True)
         self.row_class = self.row_class.reshape(-1)
@@ -337,7 +341,9 @@ class _Plan:
             words = []
             for p in from_gin:
                 o = progs.ops[p]
-                when = np.nonzero(~o.mac)[0]
+                # the i-th partial sum of every PE before the (i+1)-th of any (pe_programs
+                # adds them at the same ticks in every PE)
+                when = np.arange(int((~o.mac).sum()))
                 row, col = np.full(len(when), p // cols), np.full(len(when), p % cols)
                 words.append((o.out[~o.mac], row, col, when))
                 psum_from_gin[p] = True

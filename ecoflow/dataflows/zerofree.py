@@ -26,7 +26,7 @@ import numpy as np
 from ecoflow.arrays import unique, unique_first, unique_first_counts
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import CompileError, Ids, PeOps, Stream
-from ecoflow.dataflows.common import PlannedDataflow, ideal
+from ecoflow.dataflows.common import PlannedDataflow, ceil_div, ideal
 from ecoflow.workloads.layer import Axis, Problem
 
 
@@ -125,7 +125,9 @@ def pe_programs(
     sends its partial sum up when its last product retires, every PE above adds it after its own
     last product of the label (in arrival order) and the top one sends the total to the GON.
     ``from_gin`` gives, per PE at the bottom of its labels, the labels whose partial sums of an
-    earlier pass return from the global buffer (psum GIN), in delivery order.
+    earlier pass return from the global buffer (psum GIN), in delivery order; the PE adds them
+    in bursts of its psum-in queue spread over the pass (the i-th of every PE is due no later
+    than the (i+1)-th of any, the order the stream should send them in).
 
     Raises:
         CompileError: a label spans columns, or a PE needs more psum registers than its
@@ -151,6 +153,10 @@ def pe_programs(
     # psums each PE sends up: (labels, nominal send time) in send order
     sent: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     most, adds = 0, 0
+    # partial sums returning through the psum GIN: their bursts and the ticks they span
+    span = max((int(w.tick.max()) + 1 for w in work.values() if len(w)), default=0)
+    burst = hw.pe.queue_entries
+    bursts = ceil_div(max((len(x) for x in (from_gin or {}).values()), default=0), burst)
     for p in sorted(range(pes), key=lambda q: (-(q // cols), q % cols)):
         w = work.get(p)
         below = sent.get(p + cols, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
@@ -171,9 +177,12 @@ def pe_programs(
         pos = np.searchsorted(rev_l, in_lab)
         pos = np.minimum(pos, max(len(rev_l) - 1, 0))
         if from_gin is not None and p in from_gin:
-            # partial sums of an earlier pass start their labels: the psum stream is then
-            # consumed in order from the first cycles and never waits on a late receiver
-            want = np.zeros(len(in_lab), np.int64)
+            # partial sums of an earlier pass are added while the PE computes, in bursts of a
+            # psum-in queue: burst b of every PE at the same tick, (b + 1) / (bursts + 1) of
+            # the pass, so the psum GIN refills the queues beside the MACs instead of making
+            # every PE wait for all of them before its first product
+            due = (np.arange(len(in_lab)) // burst + 1) * span // (bursts + 1)
+            want = np.searchsorted(w.tick, due)
         else:
             # a psum from below is added after the PE's own last product of its label
             after = np.zeros(len(in_lab), np.int64)
