@@ -8,6 +8,7 @@ through the global buffer in the next), and returns the raw output the GON wrote
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,20 +16,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecoflow.config import EnergyTable, HardwareConfig
-from ecoflow.dataflows.base import AbstractDataflow, Schedule
+from ecoflow.dataflows.base import AbstractDataflow, CompileError, Schedule
 from ecoflow.dataflows.common import DirectConv
 from ecoflow.energy import energy
 from ecoflow.memory import (
     Traffic,
-    choose,
     overlapped_cycles,
     problem_sizes,
+    ranked,
     traffic,
     transfer_cycles,
 )
 from ecoflow.sim.run import PassResult, run_passes
 from ecoflow.sim.state import STALLS
 from ecoflow.workloads.layer import Problem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -185,13 +188,28 @@ def simulate(
 ) -> LayerResult:
     """Compile and simulate one problem (timing mode), with its energy when given a table.
 
-    The mapping and loop order are chosen by :func:`ecoflow.memory.choose` (energy-delay).
+    The mapping and loop order are chosen by :func:`ecoflow.memory.choose` (energy-delay); where
+    that mapping overflows a scratchpad once its programs are built, the next of
+    :func:`ecoflow.memory.ranked` that fits.
     ``fast_forward=False`` steps every cycle of every pass (same results, slower).
     """
-    pick = choose(dataflow, problem, hw, table)
-    schedule = dataflow.compile(
-        problem, hw, exhaustive=exhaustive, mapping=pick.mapping, order=pick.order
-    )
+    picks = ranked(dataflow, problem, hw, table)
+    failed: list[object] = []  # mappings that overflowed (in any loop order)
+    for i, pick in enumerate(picks):
+        if pick.mapping in failed and i < len(picks) - 1:
+            continue
+        try:
+            schedule = dataflow.compile(
+                problem, hw, exhaustive=exhaustive, mapping=pick.mapping, order=pick.order
+            )
+            break
+        except CompileError as err:
+            # the estimates build no programs: a mapping may overflow a scratchpad
+            if not err.key.endswith("_capacity") or i == len(picks) - 1:
+                raise
+            failed.append(pick.mapping)
+            log.info("%s: mapping %s does not fit (%s); trying the next best", err.layer,
+                     pick.mapping, err.reason)  # fmt: skip
     n = len(schedule.groups)
     results, _, _ = run_passes(
         [g.program for g in schedule.groups],

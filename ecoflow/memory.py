@@ -368,26 +368,39 @@ def choose(
     Without a table, DRAM words stand for the energy. Ties go to the earlier candidate and
     order.
     """
+    return ranked(dataflow, problem, hw, table)[0]
+
+
+def ranked(
+    dataflow: AbstractDataflow,
+    problem: Problem,
+    hw: HardwareConfig,
+    table: EnergyTable | None = None,
+) -> list[Choice]:
+    """Every candidate mapping in every loop order, best (least energy-delay) first.
+
+    :func:`choose` takes the first. The estimates do not build programs, so a candidate may
+    still fail to compile (a scratchpad it overflows); the next one is then the choice. A
+    composite dataflow has one entry: its parts' own choices.
+    """
     sizes = problem_sizes(problem, hw.segment_words, dataflow.zero_free(problem))
     parts = dataflow.parts(problem, hw) if isinstance(dataflow, CompositeDataflow) else None
     if parts is not None:
-        return _choose_parts(dataflow, problem, hw, table, parts, sizes)
+        return [_choose_parts(dataflow, problem, hw, table, parts, sizes)]
     on_chip = 0.0
     if table is not None:
         e = prices(table, hw.technology_scale)
         on_chip = e["gbuf"]["read"] + e["noc"]["hop"]
-    best: Choice | None = None
+    picks: list[Choice] = []
     for mapping in dataflow.candidates(problem, hw):
         est = dataflow.estimate(problem, hw, mapping)
         cycles, words = (None, 0) if est is None else est
         for order in dataflow.orders(problem, hw, mapping):
             t = traffic(dataflow.footprints(problem, hw, order, mapping), sizes, hw)
-            pick = Choice(mapping, order, t, words * on_chip + transfer_energy_pj(t, hw, table),
-                          cycles)  # fmt: skip
-            if best is None or pick.cost < best.cost:
-                best = pick
-    assert best is not None
-    return best
+            pj = words * on_chip + transfer_energy_pj(t, hw, table)
+            picks.append(Choice(mapping, order, t, pj, cycles))
+    assert picks
+    return sorted(picks, key=lambda c: c.cost)  # stable: ties go to the earlier candidate
 
 
 def _choose_parts(

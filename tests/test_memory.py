@@ -178,3 +178,34 @@ def test_zero_segments_take_buffer_room_but_no_dram() -> None:
 def test_overlapped_cycles() -> None:
     # the first transfer is exposed; later ones hide behind the previous pass's compute
     assert memory.overlapped_cycles(np.array([10, 10]), np.array([5, 3, 20])) == 5 + 10 + 20
+
+
+def test_a_mapping_that_overflows_a_scratchpad_gives_way_to_the_next() -> None:
+    """The estimates build no programs: where the best mapping overflows a scratchpad, the
+    layer runs with the next best that fits, and other compile errors still stop it."""
+    from ecoflow.dataflows.base import CompileError
+    from ecoflow.evaluate import simulate
+
+    layer = ConvLayer(N=1, C=4, H=8, W=8, K=4, R=3, S=3, padding=1, name="tiny")
+    problem, df = layer.problem("fgrad"), get("ecoflow")
+    picks = memory.ranked(df, problem, HW["ecoflow"])
+    best = memory.choose(df, problem, HW["ecoflow"])
+    assert (best.mapping, best.order) == (picks[0].mapping, picks[0].order)
+    assert len({p.mapping for p in picks}) > 1
+    assert [p.cost for p in picks] == sorted(p.cost for p in picks)
+
+    class Tight(type(df)):
+        key = "ifmap_capacity"
+
+        def compile(self, problem, hw, *, mapping=None, **kw):
+            if mapping == picks[0].mapping:
+                raise CompileError("tiny", self.key, "must hold 92 words, the scratchpad has 75")
+            return super().compile(problem, hw, mapping=mapping, **kw)
+
+    tight = Tight()
+    r = simulate(problem, tight, HW["ecoflow"])
+    want = next(p.mapping for p in picks if p.mapping != picks[0].mapping)
+    assert r.mapping["p"] == want.p and r.mapping["q"] == want.q and r.mapping["e"] == want.e
+    tight.key = "psum route"
+    with pytest.raises(CompileError, match="psum route"):
+        simulate(problem, tight, HW["ecoflow"])
