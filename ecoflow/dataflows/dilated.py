@@ -61,7 +61,7 @@ from ecoflow.dataflows.zerofree import (
 )
 from ecoflow.workloads.layer import Axis, Problem
 
-OPS_PER_PASS = 12288  # data products per PE and pass before a stage boundary [MACs]
+OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
 
 
 @dataclass(frozen=True)
@@ -185,16 +185,13 @@ class _Plan:
             1,
         )
         self.n_batches = ceil_div(len(self.units), self.slots)
-        # the reduction: (image, error row) steps, cut into stages of whole parts of about
-        # OPS_PER_PASS products of the busiest unit (data products only: in a dilated input,
-        # most error rows and columns of a tap meet zeros and cost nothing)
-        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
+        # the reduction: (image, error row) steps, cut into stages of whole parts
         self.red = [(n, a) for n in range(d.Cg) for a in range(self.hz.taps)]
-        per_row = int(self.vw.sum(axis=1).max()) * min(m.p, d.kg) * min(m.q, d.batch)
-        row_share = float(self.vh.mean(axis=1).max())  # error rows that meet data
-        part = max(1, int(OPS_PER_PASS / max(per_row * row_share, 1)))
+        per_step = self.wz.taps * min(m.p, d.kg) * min(m.q, d.batch)
+        part = max(1, OPS_PER_PASS // per_step)
         self.stage_len = part * m.e
         self.stages = ceil_div(len(self.red), self.stage_len)
+        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
         # error rows that are valid for the same filter rows time alike
         _, self.row_class = np.unique(self.vh.T, axis=0, return_inverse=True)
         self.row_class = self.row_class.reshape(-1)

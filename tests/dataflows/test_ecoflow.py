@@ -145,23 +145,22 @@ def test_dilated_expansion_and_stages(mapping: DilatedMapping, monkeypatch) -> N
 
 
 def test_dilated_stages_hide_returning_partial_sums(monkeypatch) -> None:
-    """A transposed layer's filter gradient cut into stages: the partial sums of a stage come
-    back beside its products instead of before them.
+    """A filter gradient cut into stages: the partial sums of a stage come back beside its
+    products instead of before them.
 
-    Stages are sized in data products (three error rows and columns in four meet a dilation
-    zero and cost nothing), and the bottom PE of a unit adds the returning psums in bursts of
-    its queue spread over the stage. Before, every PE waited for all of its psums before its
-    first product: 42% of the PE-cycles of this layer stalled on psums.
+    The bottom PE of a unit adds the returning psums in bursts of its queue spread over the
+    stage. Before, every PE waited for all of its psums before its first product: 4.6% of the
+    PE-cycles of this layer stalled on psums.
     """
-    monkeypatch.setattr(dilated, "OPS_PER_PASS", 1500)
-    layer = ConvLayer(N=1, C=16, H=24, W=24, K=8, R=4, S=4, stride=2, kind="tconv", name="t")
+    monkeypatch.setattr(dilated, "OPS_PER_PASS", 6000)
+    layer = ConvLayer(N=1, C=16, H=48, W=48, K=8, R=3, S=3, padding=1, name="t")
     hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
     problem = layer.problem("fgrad")
     schedule = get("ecoflow").compile(problem, hw)
     assert len({g.stage for g in schedule.groups}) > 1
     r = simulate(problem, get("ecoflow"), hw)
     pe_cycles = r.cycles * hw.array.rows * hw.array.cols
-    assert r.stall_cycles["psum"] < 0.05 * pe_cycles
+    assert r.stall_cycles["psum"] < 0.005 * pe_cycles
 
 
 @pytest.mark.parametrize(
