@@ -193,10 +193,10 @@ def simulate(
     :func:`ecoflow.memory.ranked` that fits.
     ``fast_forward=False`` steps every cycle of every pass (same results, slower).
     """
-    picks = ranked(dataflow, problem, hw, table)
-    failed: list[object] = []  # mappings that overflowed (in any loop order)
-    for i, pick in enumerate(picks):
-        if pick.mapping in failed and i < len(picks) - 1:
+    tried: list[object] = []  # mappings that overflowed a scratchpad (in any loop order)
+    last: CompileError | None = None
+    for pick in ranked(dataflow, problem, hw, table):
+        if pick.mapping in tried:
             continue
         try:
             schedule = dataflow.compile(
@@ -205,11 +205,15 @@ def simulate(
             break
         except CompileError as err:
             # the estimates build no programs: a mapping may overflow a scratchpad
-            if not err.key.endswith("_capacity") or i == len(picks) - 1:
+            if not err.key.endswith("_capacity"):
                 raise
-            failed.append(pick.mapping)
+            tried.append(pick.mapping)
+            last = err
             log.info("%s: mapping %s does not fit (%s); trying the next best", err.layer,
                      pick.mapping, err.reason)  # fmt: skip
+    else:  # every mapping overflowed
+        assert last is not None
+        raise last
     n = len(schedule.groups)
     results, _, _ = run_passes(
         [g.program for g in schedule.groups],

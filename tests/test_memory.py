@@ -9,9 +9,19 @@ from hypothesis import strategies as st
 
 from ecoflow import memory
 from ecoflow.dataflows import get
-from ecoflow.dataflows.base import F_FLAGS, F_OUT, SEND, UP, VALID, Footprint, Footprints
+from ecoflow.dataflows.base import (
+    F_FLAGS,
+    F_OUT,
+    SEND,
+    UP,
+    VALID,
+    CompileError,
+    Footprint,
+    Footprints,
+)
 from ecoflow.dataflows.common import DirectConv, element_segments
 from ecoflow.dataflows.ganax import decompose
+from ecoflow.evaluate import simulate
 from ecoflow.workloads.layer import PHASES, ConvLayer
 from tests.dataflows.test_conformance import DATAFLOWS, FIXED, HW, layers, own_phase
 
@@ -182,10 +192,7 @@ def test_overlapped_cycles() -> None:
 
 def test_a_mapping_that_overflows_a_scratchpad_gives_way_to_the_next() -> None:
     """The estimates build no programs: where the best mapping overflows a scratchpad, the
-    layer runs with the next best that fits, and other compile errors still stop it."""
-    from ecoflow.dataflows.base import CompileError
-    from ecoflow.evaluate import simulate
-
+    layer runs with the next best that fits; other compile errors, or none fitting, stop it."""
     layer = ConvLayer(N=1, C=4, H=8, W=8, K=4, R=3, S=3, padding=1, name="tiny")
     problem, df = layer.problem("fgrad"), get("ecoflow")
     picks = memory.ranked(df, problem, HW["ecoflow"])
@@ -195,10 +202,10 @@ def test_a_mapping_that_overflows_a_scratchpad_gives_way_to_the_next() -> None:
     assert [p.cost for p in picks] == sorted(p.cost for p in picks)
 
     class Tight(type(df)):
-        key = "ifmap_capacity"
+        key, every = "ifmap_capacity", False
 
         def compile(self, problem, hw, *, mapping=None, **kw):
-            if mapping == picks[0].mapping:
+            if self.every or mapping == picks[0].mapping:
                 raise CompileError("tiny", self.key, "must hold 92 words, the scratchpad has 75")
             return super().compile(problem, hw, mapping=mapping, **kw)
 
@@ -208,4 +215,7 @@ def test_a_mapping_that_overflows_a_scratchpad_gives_way_to_the_next() -> None:
     assert r.mapping["p"] == want.p and r.mapping["q"] == want.q and r.mapping["e"] == want.e
     tight.key = "psum route"
     with pytest.raises(CompileError, match="psum route"):
+        simulate(problem, tight, HW["ecoflow"])
+    tight.key, tight.every = "ifmap_capacity", True  # no mapping fits: the last one's error
+    with pytest.raises(CompileError, match="ifmap_capacity"):
         simulate(problem, tight, HW["ecoflow"])
