@@ -6,6 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-ecoflow
 CORES ?= 8
+# memory the workflow's jobs may take together [MB] (80% of the machine's; Linux)
+MEM_MB ?= $(shell awk '/^MemTotal:/ {print int($$2 / 1024 * 0.8)}' /proc/meminfo 2>/dev/null)
+RESOURCES := $(if $(MEM_MB),--resources mem_mb=$(MEM_MB))
 export SOURCE_DATE_EPOCH ?= 0
 
 .PHONY: results test lint report schemas tables clean
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 results: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) $(RESOURCES)
 
 report: results
 	$(BIN)/snakemake --cores 1 --report results/report.html

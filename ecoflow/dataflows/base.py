@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import tempfile
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeVar
@@ -638,8 +639,10 @@ def group_passes(
     Returns:
         The groups and, per pass in the given order, the index of its group.
     """
+    keep = _Resident()
     if exhaustive:
-        groups = tuple(PassGroup(build_program(build(p), hw, layer), 1, stage(p)) for p in passes)
+        groups = tuple(PassGroup(keep(build_program(build(p), hw, layer)), 1, stage(p))
+                       for p in passes)  # fmt: skip
         return groups, np.arange(len(passes), dtype=np.int64)
     first: dict[Hashable, T] = {}
     count: dict[Hashable, int] = {}
@@ -651,10 +654,40 @@ def group_passes(
         count[key] = count.get(key, 0) + 1
         order[i] = index.setdefault(key, len(index))
     groups = tuple(
-        PassGroup(build_program(build(p), hw, layer), count[key], stage(p))
+        PassGroup(keep(build_program(build(p), hw, layer)), count[key], stage(p))
         for key, p in first.items()
     )
     return groups, order
+
+
+RESIDENT_OPS_BYTES = 2 << 30  # operation arrays one compile keeps in memory [bytes]
+
+
+class _Resident:
+    """Keeps the operation arrays of one compile's programs within ``RESIDENT_OPS_BYTES``.
+
+    A layer phase may have hundreds of distinct passes of 12,288 operations on 195 PEs (96 MB
+    each): the arrays past the budget go to unlinked temporary files that the kernel pages in
+    when the simulator reads them (and drops under memory pressure) instead of filling memory.
+    """
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def __call__(self, program: Program) -> Program:
+        size = program.ops.nbytes
+        if self.bytes + size <= RESIDENT_OPS_BYTES:
+            self.bytes += size
+            return program
+        return dataclasses.replace(program, ops=paged(program.ops))
+
+
+def paged(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of an array backed by an unlinked temporary file."""
+    with tempfile.TemporaryFile(prefix="ecoflow-") as f:
+        a.tofile(f)
+        f.flush()
+        return np.memmap(f, dtype=a.dtype, mode="r", shape=a.shape)
 
 
 class AbstractDataflow(abc.ABC):

@@ -23,7 +23,9 @@ MAC per cycle into its ``p q`` registers.
 
 from __future__ import annotations
 
+import copy
 import functools
+import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from ecoflow.dataflows.base import (
     PassSpec,
     Schedule,
     Stream,
+    build_program,
     group_passes,
     register,
 )
@@ -62,6 +65,7 @@ from ecoflow.dataflows.zerofree import (
 from ecoflow.workloads.layer import Axis, Problem
 
 OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
+PROBES = 24  # mappings the search builds a probe of before it settles for those that fit
 
 
 @dataclass(frozen=True)
@@ -365,16 +369,42 @@ class _Plan:
             send_up_ops=progs.up,
         )
 
-    def estimate(self) -> tuple[int, int]:
+    @functools.cached_property
+    def probe(self) -> float:
+        """GIN words per ifmap element, from one reduction step of the first pass built.
+
+        The units of a pass that share an ifmap row do not always form a rectangle of the
+        array (a tap's units start where the previous tap's end), so an element may take one
+        word per rectangle of its receivers where their IDs do not fit the controllers. One
+        step (an image and an error row per part) has the same receiver groups as every other
+        step in the interior of the input, and its program holds as many ifmap words at once
+        (each step is a round of its own). Raises the :class:`CompileError` of a step that
+        overflows a scratchpad or needs more IDs than the hardware has.
+        """
+        # the steps from the error row that meets data for the most filter rows
+        start = self.red.index((0, int(np.argmax(self.vh.sum(axis=0)))))
+        red = self.red[start : start + self.m.e]
+        red = red if len(red) == self.m.e else self.red[-self.m.e :]
+        thin = copy.copy(self)
+        thin.red, thin.stage_len, thin.stages = red, len(red), 1
+        spec = thin.spec(_Pass(self.batches[0], 0))
+        build_program(spec, self.hw, self.d.name)
+        words = spec.streams["ifmap"]
+        return len(words) / len(unique(words.elem)) if len(words) else 1.0
+
+    def estimate(self, refined: bool = True) -> tuple[int, int]:
         """(cycles, words) of the plan from its passes' shapes.
 
         A pass takes the longest of its busiest PE's products, its error words, its ifmap
         words and its partial sums, each over its GIN width. Products and ifmap words count
         data only: an error row meets data rows of the input only where ``vh`` says so and an
         error column data columns where ``vw`` does (a dilated input, the filter gradient of a
-        transposed layer, has data in one row and column out of ``dilation``).
+        transposed layer, has data in one row and column out of ``dilation``). ``refined``:
+        the ifmap elements take the words per element of :attr:`probe` (``False``: one each,
+        what the mapping search ranks by before it builds the probes of the best).
         """
         d, m, hw = self.d, self.m, self.hw
+        copies = self.probe if refined else 1.0
         widths = gin_words(d.problem.phase, hw)
         total, words = 0, 0
         steps_of = [max(len(self.steps(s, e)) for e in range(m.e)) for s in range(self.stages)]
@@ -411,7 +441,7 @@ class _Plan:
             e_words = kblocks * m.e * p * steps * self.wz.taps
             per_row = data_rows.sum(axis=0)[rows_r]
             i_words = np.bincount(rows_batch, weights=per_row, minlength=len(starts))
-            i_words = np.rint(i_words).astype(np.int64) * q * row_words
+            i_words = np.rint(i_words * copies).astype(np.int64) * q * row_words
             cost = np.maximum.reduce([busy, e_words // widths["filter"],
                                       i_words // widths["ifmap"],
                                       outs // widths["psum"]])  # fmt: skip
@@ -422,7 +452,7 @@ class _Plan:
 
 def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapping]:
     """The ``k`` mappings with the fewest estimated cycles (then network words), best first."""
-    ranked: list[tuple[tuple[int, int], DilatedMapping]] = []
+    ranked: list[tuple[tuple[int, int], int, DilatedMapping]] = []
     es = sorted({e for e in (1, 2, 3, 4, 6, 13) if e <= hw.array.rows})
     ps = sorted({p for p in (1, 2, 3, 4, 6, 8, 12, 24) if p <= d.kg} | {1})
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 24) if q <= d.batch} | {1})
@@ -434,11 +464,36 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
         if inner == "channels" and q >= d.batch:
             continue  # one channel block: the same units as "filters"
         m = DilatedMapping(e, p, q, inner)
-        ranked.append((_Plan(d, m, hw).estimate(), m))
+        ranked.append((_Plan(d, m, hw).estimate(refined=False), len(ranked), m))
     if not ranked:
         raise CompileError(d.name, "pe.psum_spad_entries", "no dilated mapping fits")
-    ranked.sort(key=lambda cm: cm[0])
-    return [m for _, m in ranked[:k]]
+    # best first on the rough estimate; a mapping's probe only adds words, so the first k
+    # whose refined estimate is still the least are the k best (a probe that fails to build
+    # drops its mapping). After PROBES probes (and one that builds), the best of those
+    # probed make up the rest.
+    heapq.heapify(ranked)
+    found: list[DilatedMapping] = []
+    probed: dict[DilatedMapping, tuple] = {}
+    last: CompileError | None = None
+    tries = 0
+    while ranked and len(found) < k and (tries < PROBES or not probed):
+        _, i, m = heapq.heappop(ranked)
+        if m in probed:
+            found.append(m)
+            continue
+        tries += 1
+        try:
+            refined = _Plan(d, m, hw).estimate()
+        except CompileError as err:
+            last = err
+            continue
+        probed[m] = (refined, i)
+        heapq.heappush(ranked, (refined, i, m))
+    found += sorted(set(probed) - set(found), key=probed.__getitem__)[: k - len(found)]
+    if not found:
+        assert last is not None
+        raise last
+    return found
 
 
 @register

@@ -12,6 +12,8 @@ rule simulate:
         "logs/sim/{network}/{hardware}/{dataflow}.log",
     conda:
         ENV
+    resources:
+        mem_mb=job_mem_mb,
     params:
         variants=sim_setting("variants"),
         layers=sim_setting("layers"),

@@ -1,0 +1,23 @@
+"""Programs past a compile's memory budget are read from temporary files, with the same results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecoflow.config import load_hardware
+from ecoflow.dataflows import base, get
+from ecoflow.evaluate import simulate
+from ecoflow.workloads.layer import ConvLayer
+
+
+@pytest.mark.parametrize("dataflow", ["rs", "ecoflow"])
+def test_paged_programs_simulate_alike(dataflow: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    hw = load_hardware(f"config/hardware/{'eyeriss' if dataflow == 'rs' else 'ecoflow'}_13x15.yaml")
+    problem = ConvLayer(N=1, C=4, H=12, W=12, K=8, R=3, S=3, padding=1, name="t").problem("fgrad")
+    resident = simulate(problem, get(dataflow), hw)
+    monkeypatch.setattr(base, "RESIDENT_OPS_BYTES", 0)
+    schedule = get(dataflow).compile(problem, hw)
+    assert all(isinstance(g.program.ops, np.memmap) for g in schedule.groups)
+    assert not any(g.program.ops.flags.writeable for g in schedule.groups)
+    assert simulate(problem, get(dataflow), hw) == resident
