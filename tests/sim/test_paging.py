@@ -11,10 +11,10 @@ from ecoflow.evaluate import simulate
 from ecoflow.workloads.layer import ConvLayer
 
 
-@pytest.mark.parametrize("dataflow", ["rs", "ecoflow"])
-def test_paged_programs_simulate_alike(dataflow: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    hw = load_hardware(f"config/hardware/{'eyeriss' if dataflow == 'rs' else 'ecoflow'}_13x15.yaml")
-    problem = ConvLayer(N=1, C=4, H=12, W=12, K=8, R=3, S=3, padding=1, name="t").problem("fgrad")
+def test_paged_programs_simulate_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    dataflow = "ecoflow"
+    hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
+    problem = ConvLayer(N=1, C=2, H=8, W=8, K=4, R=3, S=3, padding=1, name="t").problem("fgrad")
     resident = simulate(problem, get(dataflow), hw)
     monkeypatch.setattr(base, "RESIDENT_OPS_BYTES", 0)
     schedule = get(dataflow).compile(problem, hw)
