@@ -666,7 +666,7 @@ RESIDENT_OPS_BYTES = 2 << 30  # operation arrays one compile keeps in memory [by
 class _Resident:
     """Keeps the operation arrays of one compile's programs within ``RESIDENT_OPS_BYTES``.
 
-    A layer phase may have hundreds of distinct passes of 12,288 operations on 195 PEs (96 MB
+    A layer phase may have hundreds of distinct passes of 12,288 operations on 195 PEs (86 MB
     each): the arrays past the budget go to unlinked temporary files that the kernel pages in
     when the simulator reads them (and drops under memory pressure) instead of filling memory.
     """
