@@ -58,11 +58,11 @@ SIM_OUTPUTS = [
 # Peak resident memory of one simulation job [MB], a bound from the largest jobs measured
 # (benchmarks/README.md): the scheduler runs no more jobs at once than --resources mem_mb
 # allows (`make results` passes 80% of the machine's memory).
-JOB_MEM_MB = {"ecoflow": 8000, "tpu": 6000}
+JOB_MEM_MB = {"ecoflow": 8000}
 
 
 def job_mem_mb(wildcards):
-    return JOB_MEM_MB.get(wildcards.dataflow, 4000)
+    return JOB_MEM_MB.get(wildcards.dataflow, 6000)
 
 
 # The package's environment, for users who run with --software-deployment-method conda.
