@@ -369,7 +369,7 @@ class _Plan:
             send_up_ops=progs.up,
         )
 
-    @functools.cached_property
+    @property
     def probe(self) -> float:
         """GIN words per ifmap element, from one reduction step of the first pass built.
 
@@ -379,8 +379,12 @@ class _Plan:
         step (an image and an error row per part) has the same receiver groups as every other
         step in the interior of the input, and its program holds as many ifmap words at once
         (each step is a round of its own). Raises the :class:`CompileError` of a step that
-        overflows a scratchpad or needs more IDs than the hardware has.
+        overflows a scratchpad or needs more IDs than the hardware has. Built once per
+        (problem, mapping, hardware): the search and the energy ranking both ask for it.
         """
+        return _probe(self.d, self.m, self.hw)
+
+    def _probe(self) -> float:
         # the steps from the error row that meets data for the most filter rows
         start = self.red.index((0, int(np.argmax(self.vh.sum(axis=0)))))
         red = self.red[start : start + self.m.e]
@@ -450,9 +454,16 @@ class _Plan:
         return total, words
 
 
+@functools.lru_cache(maxsize=64)
+def _probe(d: DirectConv, m: DilatedMapping, hw: HardwareConfig) -> float:
+    """:attr:`_Plan.probe`, cached (a probe that raises is not)."""
+    return _Plan(d, m, hw)._probe()
+
+
 def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapping]:
     """The ``k`` mappings with the fewest estimated cycles (then network words), best first."""
-    ranked: list[tuple[tuple[int, int], int, DilatedMapping]] = []
+    ranked: list[tuple[tuple[int, int], int]] = []  # (estimate, index in plans)
+    plans: list[_Plan] = []
     es = sorted({e for e in (1, 2, 3, 4, 6, 13) if e <= hw.array.rows})
     ps = sorted({p for p in (1, 2, 3, 4, 6, 8, 12, 24) if p <= d.kg} | {1})
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 24) if q <= d.batch} | {1})
@@ -463,8 +474,8 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
             continue
         if inner == "channels" and q >= d.batch:
             continue  # one channel block: the same units as "filters"
-        m = DilatedMapping(e, p, q, inner)
-        ranked.append((_Plan(d, m, hw).estimate(refined=False), len(ranked), m))
+        plans.append(_Plan(d, DilatedMapping(e, p, q, inner), hw))
+        ranked.append((plans[-1].estimate(refined=False), len(ranked)))
     if not ranked:
         raise CompileError(d.name, "pe.psum_spad_entries", "no dilated mapping fits")
     # best first on the rough estimate; a mapping's probe only adds words, so the first k
@@ -472,28 +483,27 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
     # drops its mapping). After PROBES probes (and one that builds), the best of those
     # probed make up the rest.
     heapq.heapify(ranked)
-    found: list[DilatedMapping] = []
-    probed: dict[DilatedMapping, tuple] = {}
+    found: list[int] = []
+    probed: dict[int, tuple[int, int]] = {}  # index -> refined estimate
     last: CompileError | None = None
     tries = 0
     while ranked and len(found) < k and (tries < PROBES or not probed):
-        _, i, m = heapq.heappop(ranked)
-        if m in probed:
-            found.append(m)
+        _, i = heapq.heappop(ranked)
+        if i in probed:
+            found.append(i)
             continue
         tries += 1
         try:
-            refined = _Plan(d, m, hw).estimate()
+            probed[i] = plans[i].estimate()
         except CompileError as err:
             last = err
             continue
-        probed[m] = (refined, i)
-        heapq.heappush(ranked, (refined, i, m))
-    found += sorted(set(probed) - set(found), key=probed.__getitem__)[: k - len(found)]
+        heapq.heappush(ranked, (probed[i], i))
+    found += sorted(set(probed) - set(found), key=lambda i: (probed[i], i))[: k - len(found)]
     if not found:
         assert last is not None
         raise last
-    return found
+    return [plans[i].m for i in found]
 
 
 @register
