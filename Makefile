@@ -41,4 +41,4 @@ tables: $(STAMP)
 	$(BIN)/python -c "from ecoflow.workloads import networks; networks.write_tables('ecoflow/workloads/data')"
 
 clean:
-	rm -rf results figures logs .snakemake
+	rm -rf results figures logs .snakemake .cache

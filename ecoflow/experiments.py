@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -80,9 +81,11 @@ def simulate_network(
     for i, (variant, layer, label, phase) in enumerate(todo):
         key = (layer.replace(name=""), phase)
         if key not in done:
+            start = time.perf_counter()
             done[key] = simulate(layer.problem(phase), df, hw, table=table)
-            log.info("%s %s %s %s: %d cycles (%d/%d)", network, variant, layer.name, phase,
-                     done[key].cycles, i + 1, len(todo))  # fmt: skip
+            seconds = time.perf_counter() - start
+            log.info("%s %s %s %s: %d cycles in %.1f s (%d/%d)", network, variant, layer.name,
+                     phase, done[key].cycles, seconds, i + 1, len(todo))  # fmt: skip
         if progress is not None:
             progress(i + 1, len(todo))
         records.append((variant, layer, label, phase, done[key]))

@@ -10,8 +10,10 @@ progress for a whole chunk (a deadlock, which a correct program never reaches).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +41,33 @@ PIPE = 8
 HISTORY_CYCLES = 32768  # cycles of signatures a period is looked for in (periods up to half)
 WARM_CHUNKS = 4  # chunks a pass runs before the first period proposal
 BATCH_ELEMENTS = 256_000_000  # padded operation fields per batch (about 1 GiB of int32)
+
+
+CACHE_ENV = "ECOFLOW_JAX_CACHE"  # directory of compiled kernels kept across processes ("": off)
+CACHE_BYTES = 4 << 30  # the most the directory holds (least recently used kernels go first)
+
+
+def persistent_cache(default: str | Path = ".cache/jax") -> Path | None:
+    """Keep the compiled kernels on disk, shared by every process that calls this.
+
+    Each batch shape (padded operations, stream words, lanes, stream widths) compiles the
+    kernel once per process, for about a second; a workflow's jobs meet the same shapes again
+    and again. The directory is ``$ECOFLOW_JAX_CACHE`` if set (empty: no cache), else
+    ``default``. Entries are written under a file lock (``filelock``), so concurrent jobs may
+    share one directory; what is cached is XLA's executable, so results do not depend on it.
+
+    Returns:
+        The directory, or ``None`` when the cache is off.
+    """
+    where = os.environ.get(CACHE_ENV, str(default))
+    if not where:
+        return None
+    path = Path(where).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
+    return path
 
 
 class SimulationError(RuntimeError):
@@ -72,7 +101,7 @@ class _FastForward:
     proposal.
     """
 
-    def __init__(self, programs: Sequence[Program], lanes: int, banks: int, chunk: int) -> None:
+    def __init__(self, programs: Sequence[Program], banks: int, chunk: int) -> None:
         self.programs = programs
         self.banks = banks
         self.chunk = chunk
@@ -81,28 +110,28 @@ class _FastForward:
         self.wait = np.zeros(len(programs), np.int64)
         self.failures = np.zeros(len(programs), np.int64)
         self.skipped = [0] * len(programs)
-        self.lanes = lanes
 
     def update(
-        self, state: State, now: State, sig: np.ndarray, stop: np.ndarray
+        self, state: State, now: State, sig: np.ndarray, stop: np.ndarray, index: np.ndarray
     ) -> tuple[State, State, np.ndarray, np.ndarray]:
         """After a chunk: check held passes, jump, propose.
 
-        ``now``: the state on the host. Returns the state (on the device and on the host), the
-        stops and which passes are held.
+        ``now``: the state on the host; ``index``: the program in each lane (-1: padding).
+        Returns the state (on the device and on the host), the stops and which lanes are held.
         """
         host = {k: np.array(v) for k, v in zip(State._fields, now, strict=True)}
         stop = stop.copy()
         changed = False
-        for i, program in enumerate(self.programs):
-            if host["done"][i]:
+        for lane, i in enumerate(index.tolist()):
+            if i < 0 or host["done"][lane]:
                 continue
-            row = {k: np.array(host[k][i]) for k in FIELDS}
+            program = self.programs[i]
+            row = {k: np.array(host[k][lane]) for k in FIELDS}
             if i in self.pending:
-                if row["cycle"] < stop[i]:
+                if row["cycle"] < stop[lane]:
                     continue
                 before = self.pending.pop(i)
-                stop[i] = INT32_MAX
+                stop[lane] = INT32_MAX
                 self.history[i] = []
                 jump = periods_ahead(program, before, row, self.banks)
                 if jump is None:
@@ -111,11 +140,11 @@ class _FastForward:
                     continue
                 self.failures[i] = 0
                 for k, v in fast_forward(row, jump).items():
-                    host[k][i] = v
+                    host[k][lane] = v
                 self.skipped[i] += jump.periods * jump.cycles
                 changed = True
                 continue
-            s = sig[i].astype(np.int64)
+            s = sig[lane].astype(np.int64)
             self.history[i].append((s[:, 0] << 32) | (s[:, 1] & 0xFFFFFFFF))
             del self.history[i][: -max(1, HISTORY_CYCLES // self.chunk)]
             if self.wait[i] > 0:
@@ -126,9 +155,8 @@ class _FastForward:
             period = find_period(np.concatenate(self.history[i]))
             if period is not None:
                 self.pending[i] = row
-                stop[i] = int(row["cycle"]) + period
-        held = np.zeros(self.lanes, bool)
-        held[list(self.pending)] = True
+                stop[lane] = int(row["cycle"]) + period
+        held = np.isin(index, list(self.pending))
         if changed:
             now = State(*(host[k] for k in State._fields))
             state = State(*(jnp.asarray(v) for v in now))
@@ -206,6 +234,17 @@ def _static(
     )
 
 
+def _final(host: State, lane: int) -> tuple:
+    """What a finished lane's pass reports: cycles, counters, stalls, outputs, written mask."""
+    return (
+        int(host.cycle[lane]),
+        host.counters[lane].astype(np.int64).tolist(),
+        host.stalls[lane].astype(np.int64).tolist(),
+        np.asarray(host.out[lane]),
+        np.asarray(host.written[lane]),
+    )
+
+
 def run_passes(
     programs: Sequence[Program],
     hw: HardwareConfig,
@@ -269,8 +308,10 @@ def run_passes(
         state = _init(arrays.n_ops, arrays.prefree, st)
         ahead = None
         if skip and not functional:
-            ahead = _FastForward(batch, lanes, st.banks, chunk)
+            ahead = _FastForward(batch, st.banks, chunk)
         stop = np.full(lanes, INT32_MAX, np.int32)
+        index = np.where(np.arange(lanes) < len(batch), np.arange(lanes), -1)  # lane -> pass
+        final: dict[int, tuple] = {}  # pass -> its lane's final state (host)
         last = None
         while True:
             state, sig = _advance(arrays, machine, state, vals, jnp.asarray(stop), st, chunk,
@@ -278,35 +319,49 @@ def run_passes(
             host = State(*jax.device_get(state))
             if host.done.all():
                 break
-            waiting = np.zeros(lanes, bool)
+            waiting = np.zeros(len(index), bool)
             if ahead is not None:
-                state, host, stop, waiting = ahead.update(state, host, np.asarray(sig), stop)
+                state, host, stop, waiting = ahead.update(state, host, np.asarray(sig), stop,
+                                                          index)  # fmt: skip
             # any event counted is progress (a deadlocked pass counts only stalls)
             mark = host.pc.sum(1) + host.ptr.sum(1) + host.counters.sum(1)
             live = ~host.done & ~waiting
             if last is not None and live.any() and np.array_equal(mark[live], last[live]):
-                stuck = [start + int(i) for i in np.nonzero(live)[0]]
+                stuck = [start + int(index[i]) for i in np.nonzero(live)[0]]
                 raise SimulationError(
                     f"passes {stuck[:5]} made no progress for {chunk} cycles (deadlock)"
                 )
             last = mark
-        cycles = np.asarray(state.cycle, np.int64)
-        counters = np.asarray(state.counters, np.int64)
-        stalls = np.asarray(state.stalls, np.int64)
+            running = np.nonzero(~host.done)[0]
+            if len(index) > 1 and len(running) <= len(index) // 2:
+                # compact: the finished passes leave the batch, the rest run on in fewer lanes
+                for lane in np.nonzero(host.done & (index >= 0))[0]:
+                    final[int(index[lane])] = _final(host, lane)
+                keep = _bucket(len(running), 1)
+                spare = np.nonzero(host.done)[0][: keep - len(running)]
+                take = jnp.asarray(np.concatenate([running, spare]))
+                arrays = PassArrays(*(a[take] for a in arrays))
+                state = State(*(a[take] for a in state))
+                stop = stop[np.asarray(take)]
+                index = np.concatenate([index[running], np.full(len(spare), -1)])
+                last = None
+        for lane in np.nonzero(index >= 0)[0]:
+            final[int(index[lane])] = _final(host, lane)
         for i in range(len(batch)):
+            cycles, counters, stalls, out, written = final[i]
             results.append(
                 PassResult(
-                    int(cycles[i]),
-                    dict(zip(COUNTERS, counters[i].tolist(), strict=True)),
-                    dict(zip(STALLS, stalls[i].tolist(), strict=True)),
+                    cycles,
+                    dict(zip(COUNTERS, counters, strict=True)),
+                    dict(zip(STALLS, stalls, strict=True)),
                     0 if ahead is None else ahead.skipped[i],
                 )
             )
-        if functional:
-            outs.append(np.asarray(state.out)[: len(batch), :n_out])
-            masks.append(np.asarray(state.written)[: len(batch), :n_out])
+            if functional:
+                outs.append(out[:n_out])
+                masks.append(written[:n_out])
         if progress is not None:
             progress(len(results))
     if functional:
-        return results, np.concatenate(outs), np.concatenate(masks)
+        return results, np.stack(outs), np.stack(masks)
     return results, None, None

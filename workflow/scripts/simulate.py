@@ -4,8 +4,10 @@ import logging
 
 from ecoflow.analysis.io import write_dataset
 from ecoflow.experiments import simulate_network
+from ecoflow.sim.run import persistent_cache
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
+logging.info("compiled kernels cached in %s", persistent_cache())
 w = snakemake.wildcards
 ds = simulate_network(
     snakemake.input.layers,
