@@ -234,6 +234,40 @@ def _static(
     )
 
 
+SHRINK_LANE_CYCLES = 65_536  # lane-cycles a new compilation of the kernel costs, about (2-6 s)
+_COMPILED: set[tuple] = set()  # (lanes, *shapes) the kernel has been called with here
+
+
+def _worth_shrinking(
+    host: State, ops: np.ndarray, running: np.ndarray, freed: int, key: tuple
+) -> bool:
+    """Whether moving the running passes into ``freed`` fewer lanes saves more than it costs.
+
+    A lane costs the same to step whether its pass runs or is done, so the saving is
+    ``freed`` lanes times the cycles the batch has left, estimated from the operations its
+    slowest running pass has issued so far. Where the smaller batch needs a compilation not
+    yet made in this process, the saving must exceed ``SHRINK_LANE_CYCLES``. The choice
+    changes only the time the simulation takes, never its results.
+    """
+    if key in _COMPILED:
+        return True
+    issued = host.pc[running].sum(1).astype(np.int64)
+    if np.any(issued == 0):
+        return True  # a pass that has not started: its length is unknown, assume it long
+    cycles = host.cycle[running].astype(np.int64)
+    left = cycles * (ops[running] - issued) / issued
+    return freed * float(left.max()) > SHRINK_LANE_CYCLES
+
+
+def _take(tree: tuple, lanes: np.ndarray) -> tuple:
+    """The given lanes of every array of a batch.
+
+    Taken on the host: indexing on the device compiles once per array shape, which costs
+    more than the copy.
+    """
+    return type(tree)(*(jnp.asarray(np.asarray(x)[lanes]) for x in tree))
+
+
 def _final(host: State, lane: int) -> tuple:
     """What a finished lane's pass reports: cycles, counters, stalls, outputs, written mask."""
     return (
@@ -304,7 +338,9 @@ def run_passes(
         lanes = _bucket(len(batch), 1)
         stacked = batch_arrays(batch, lanes, length, words, ids, functional)
         arrays = PassArrays(**{k: jnp.asarray(v) for k, v in stacked.items()})
+        ops_left = stacked["n_ops"].sum(1).astype(np.int64)  # operations of each lane's pass
         del stacked
+        shape = (length, words, ids, st, chunk, unroll)  # with the lanes: one compilation
         state = _init(arrays.n_ops, arrays.prefree, st)
         ahead = None
         if skip and not functional:
@@ -316,6 +352,7 @@ def run_passes(
         while True:
             state, sig = _advance(arrays, machine, state, vals, jnp.asarray(stop), st, chunk,
                                   unroll)  # fmt: skip
+            _COMPILED.add((len(index), *shape))
             host = State(*jax.device_get(state))
             if host.done.all():
                 break
@@ -333,16 +370,16 @@ def run_passes(
                 )
             last = mark
             running = np.nonzero(~host.done)[0]
-            if len(index) > 1 and len(running) <= len(index) // 2:
-                # compact: the finished passes leave the batch, the rest run on in fewer lanes
+            keep = _bucket(len(running), 1)
+            if keep < len(index) and _worth_shrinking(host, ops_left, running, len(index) - keep,
+                                                      (keep, *shape)):  # fmt: skip
+                # the finished passes leave the batch, the rest run on in fewer lanes
                 for lane in np.nonzero(host.done & (index >= 0))[0]:
                     final[int(index[lane])] = _final(host, lane)
-                keep = _bucket(len(running), 1)
                 spare = np.nonzero(host.done)[0][: keep - len(running)]
-                take = jnp.asarray(np.concatenate([running, spare]))
-                arrays = PassArrays(*(a[take] for a in arrays))
-                state = State(*(a[take] for a in state))
-                stop = stop[np.asarray(take)]
+                take = np.concatenate([running, spare])
+                arrays, state = _take(arrays, take), _take(state, take)
+                stop, ops_left = stop[take], ops_left[take]
                 index = np.concatenate([index[running], np.full(len(spare), -1)])
                 last = None
         for lane in np.nonzero(index >= 0)[0]:
