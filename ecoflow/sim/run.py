@@ -4,7 +4,10 @@ Passes are padded to common shapes (operation and stream lengths rounded up to p
 so that one compilation serves many layers: the sizes inside are traced values) and batched.
 Each call of the compiled kernel advances every pass of a batch by ``chunk`` cycles; the host
 loops until every pass is done, and stops with :class:`SimulationError` when a pass makes no
-progress for a whole chunk (a deadlock, which a correct program never reaches).
+progress for a whole chunk (a deadlock, which a correct program never reaches). Once half of a
+batch's lanes are done, the passes still running move into a batch of half the lanes or fewer
+(where that saves more than a new compilation costs): a lane costs as much to step done as
+running.
 """
 
 from __future__ import annotations
@@ -340,7 +343,7 @@ def run_passes(
         arrays = PassArrays(**{k: jnp.asarray(v) for k, v in stacked.items()})
         ops_left = stacked["n_ops"].sum(1).astype(np.int64)  # operations of each lane's pass
         del stacked
-        shape = (length, words, ids, st, chunk, unroll)  # with the lanes: one compilation
+        shape = (length, words, ids, vals.shape, st, chunk, unroll)  # with the lanes: a compilation
         state = _init(arrays.n_ops, arrays.prefree, st)
         ahead = None
         if skip and not functional:
