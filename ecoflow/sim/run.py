@@ -54,10 +54,11 @@ def persistent_cache(default: str | Path = ".cache/jax") -> Path | None:
     """Keep the compiled kernels on disk, shared by every process that calls this.
 
     Each batch shape (padded operations, stream words, lanes, stream widths) compiles the
-    kernel once per process, for about a second; a workflow's jobs meet the same shapes again
-    and again. The directory is ``$ECOFLOW_JAX_CACHE`` if set (empty: no cache), else
-    ``default``. Entries are written under a file lock (``filelock``), so concurrent jobs may
-    share one directory; what is cached is XLA's executable, so results do not depend on it.
+    kernel once per process, for seconds (3-6 s measured on 2 cores); a workflow's jobs meet
+    the same shapes again and again. The directory is ``$ECOFLOW_JAX_CACHE`` if set (empty:
+    no cache), else ``default``. Entries are written under a file lock (``filelock``), so
+    concurrent jobs may share one directory; what is cached is XLA's executable, so results
+    do not depend on it.
 
     Returns:
         The directory, or ``None`` when the cache is off.
@@ -237,7 +238,7 @@ def _static(
     )
 
 
-SHRINK_LANE_CYCLES = 65_536  # lane-cycles a new compilation of the kernel costs, about (2-6 s)
+SHRINK_LANE_CYCLES = 65_536  # lane-cycles worth about one new compilation of the kernel (3-6 s)
 _COMPILED: set[tuple] = set()  # (lanes, *shapes) the kernel has been called with here
 
 
