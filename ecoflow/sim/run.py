@@ -53,7 +53,7 @@ CACHE_BYTES = 4 << 30  # the most the directory holds (least recently used kerne
 def persistent_cache(default: str | Path = ".cache/jax") -> Path | None:
     """Keep the compiled kernels on disk, shared by every process that calls this.
 
-    Each batch shape (padded operations, stream words, lanes, stream widths) compiles the
+    Each batch shape (padded operations, stream words, lanes, streams used) compiles the
     kernel once per process, for seconds (3-6 s measured on 2 cores); a workflow's jobs meet
     the same shapes again and again. The directory is ``$ECOFLOW_JAX_CACHE`` if set (empty:
     no cache), else ``default``. Entries are written under a file lock (``filelock``), so
@@ -179,6 +179,7 @@ def _advance(
     state: State,
     values: jax.Array,
     stop: jax.Array,
+    slots: jax.Array,
     st: Static,
     chunk: int,
     unroll: int,
@@ -193,7 +194,7 @@ def _advance(
 
     def one(a: PassArrays, s: State, until: jax.Array) -> tuple[State, jax.Array]:
         def body(s: State, _: None) -> tuple[State, jax.Array]:
-            new = step(a, machine, s, st, values)
+            new = step(a, machine, s, st, values, slots)
             hold = s.cycle >= until
             new = type(s)(*(jnp.where(hold, old, upd) for old, upd in zip(s, new, strict=True)))
             moved = jnp.concatenate(
@@ -213,19 +214,22 @@ def _init(n_ops: jax.Array, prefree: jax.Array, st: Static) -> State:
     return jax.vmap(lambda n, f: init_state(st, n, f))(n_ops, prefree)
 
 
+def gin_slots(programs: Sequence[Program]) -> np.ndarray:
+    """(S,) int32: per GIN stream, the widest of the passes that send on it (0: none does)."""
+    return np.max([p.width * (p.n_words > 0) for p in programs], axis=0).astype(np.int32)
+
+
 def _static(
     programs: Sequence[Program], hw: HardwareConfig, functional: bool, **sizes: int
 ) -> Static:
     machine = Machine.from_hardware(hw)
     if int(machine.latency + machine.hop) > PIPE:
         raise SimulationError(f"latency + hop {int(machine.latency + machine.hop)} > {PIPE}")
-    active = np.max([p.width * (p.n_words > 0) for p in programs], axis=0)
-    widths = tuple(int(w) for w in active)
     return Static(
         rows=programs[0].rows,
         cols=programs[0].cols,
         pipe=PIPE,
-        gin_slots=widths,
+        gin_streams=tuple(bool(w > 0) for w in gin_slots(programs)),
         link_slots=int(machine.link_words)
         if any(p.src_left.any() or p.src_up.any() for p in programs)
         else 1,
@@ -333,6 +337,7 @@ def run_passes(
         functional,
         n_out=_bucket(n_out) if functional else 1,
     )
+    slots = jnp.asarray(gin_slots(programs))
     results: list[PassResult] = []
     outs, masks = [], []
     for start in range(0, len(programs), per_batch):
@@ -354,8 +359,8 @@ def run_passes(
         final: dict[int, tuple] = {}  # pass -> its lane's final state (host)
         last = None
         while True:
-            state, sig = _advance(arrays, machine, state, vals, jnp.asarray(stop), st, chunk,
-                                  unroll)  # fmt: skip
+            state, sig = _advance(arrays, machine, state, vals, jnp.asarray(stop), slots, st,
+                                  chunk, unroll)  # fmt: skip
             _COMPILED.add((len(index), *shape))
             host = State(*jax.device_get(state))
             if host.done.all():

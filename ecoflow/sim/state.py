@@ -114,7 +114,9 @@ class Static:
     Attributes:
         rows, cols: the PE array.
         pipe: retire-pipeline slots (at least latency + hop).
-        gin_slots: per stream, the most words it delivers in one cycle (0: no words).
+        gin_streams: per stream, whether it delivers words at all (the slot loop of a
+            stream that does not is left out; how many words a stream delivers in one
+            cycle is traced, so batches of different widths share a compilation).
         link_slots: the most words a neighbour link moves in one cycle (unrolled).
         banks: global-buffer banks.
         functional: carry values.
@@ -127,7 +129,7 @@ class Static:
     rows: int
     cols: int
     pipe: int
-    gin_slots: tuple[int, int, int]
+    gin_streams: tuple[bool, bool, bool]
     link_slots: int
     banks: int
     functional: bool = False

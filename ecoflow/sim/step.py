@@ -58,8 +58,6 @@ from ecoflow.sim.state import (
     Static,
 )
 
-UNROLL_SLOTS = 5  # unroll the GIN slot loop up to this width (compile time grows with it)
-
 
 def _from_prev(x: Array, k: int) -> Array:
     """``y[p] = x[p - k]`` along the first axis (zeros where ``p < k``)."""
@@ -225,11 +223,19 @@ def forward(a: PassArrays, m: Machine, s: State, st: Static, released: Array) ->
 
 
 def deliver(
-    a: PassArrays, m: Machine, s: State, st: Static, released: Array, values: Array
+    a: PassArrays,
+    m: Machine,
+    s: State,
+    st: Static,
+    released: Array,
+    values: Array,
+    slots: Array,
 ) -> State:
     """Sub-step 6: each GIN stream sends up to ``width`` words to the PEs whose IDs match.
 
     ``values``: (S, V) flat value arrays the stream elements index (functional mode).
+    ``slots``: (S,) the words a stream may send in one cycle at most, at least its ``width``
+    (the slot loop's trip count; slots beyond ``width`` send nothing).
     """
     banks = jnp.arange(st.banks, dtype=jnp.int32)
     pes = jnp.arange(st.pes)
@@ -243,7 +249,7 @@ def deliver(
     line_at = jnp.zeros((st.banks,), jnp.int32)
     conflicts = jnp.int32(0)
     for t, name in enumerate(("ifmap", "filter", "psum")):
-        if st.gin_slots[t] == 0:
+        if not st.gin_streams[t]:
             continue
         bus_ids, bus_valid = a.bus_ids[t], a.bus_valid[t]
         pe_ids, pe_valid = a.pe_ids[t], a.pe_valid[t]
@@ -287,7 +293,7 @@ def deliver(
         carry = (jnp.zeros_like(held[t]), ptr[t], jnp.bool_(True), busy, line_at, conflicts,
                  full, spad, ring)  # fmt: skip
         got_n, j, _, busy, line_at, conflicts, _, spad, ring = lax.fori_loop(
-            0, st.gin_slots[t], slot, carry, unroll=st.gin_slots[t] <= UNROLL_SLOTS
+            0, slots[t], slot, carry
         )
         sent = j - ptr[t]
         n_got = jnp.sum(got_n, dtype=jnp.int32)
@@ -306,7 +312,7 @@ def deliver(
     )
 
 
-def step(a: PassArrays, m: Machine, s: State, st: Static, values: Array) -> State:
+def step(a: PassArrays, m: Machine, s: State, st: Static, values: Array, slots: Array) -> State:
     """Advance one pass by one cycle (the sub-steps above, in order).
 
     Args:
@@ -315,13 +321,16 @@ def step(a: PassArrays, m: Machine, s: State, st: Static, values: Array) -> Stat
         s: the state at the start of the cycle.
         st: static shapes and switches.
         values: (S, V) operand values the GIN streams carry (functional mode; else unused).
+        slots: (S,) int32, per stream, the most words it sends in one cycle, at least the
+            pass's ``width`` (:func:`ecoflow.sim.run.gin_slots`; traced, so that the passes
+            of every width share one compilation).
     """
     new = issue(a, m, s, st)
     new = retire(a, m, new, st)
     new = drain(a, m, new, st)
     released = release(a, new, st)
     new = forward(a, m, new, st, released)
-    new = deliver(a, m, new, st, released, values)
+    new = deliver(a, m, new, st, released, values, slots)
     finished = jnp.all(new.pc >= a.n_ops) & jnp.all(new.pipe == PIPE_EMPTY)
     finished = finished & jnp.all(new.gon_occ == 0)
     new = new._replace(cycle=s.cycle + 1, done=finished)

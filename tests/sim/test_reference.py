@@ -37,7 +37,7 @@ from ecoflow.sim.reference import (
     reference_run,
     reference_step,
 )
-from ecoflow.sim.run import SimulationError, _bucket, _static, run_passes
+from ecoflow.sim.run import SimulationError, _bucket, _static, gin_slots, run_passes
 from ecoflow.sim.state import (
     COUNTERS,
     STALLS,
@@ -63,9 +63,11 @@ PROMOTION = "strict"
 _JIT_STEP = jax.jit(step, static_argnums=3)
 
 
-def _step(a: PassArrays, m: Machine, s: State, st: Static, values: jax.Array) -> State:
+def _step(
+    a: PassArrays, m: Machine, s: State, st: Static, values: jax.Array, slots: jax.Array
+) -> State:
     with jax.numpy_dtype_promotion(PROMOTION):
-        return _JIT_STEP(a, m, s, st, values)
+        return _JIT_STEP(a, m, s, st, values, slots)
 
 
 def jax_setup(
@@ -77,12 +79,14 @@ def jax_setup(
     length: int | None = None,
     words: int | None = None,
     static: dict | None = None,
-) -> tuple[PassArrays, Machine, State, Static, jax.Array]:
-    """What ``run_passes`` builds for one pass, unbatched: arrays, machine, state, static, values.
+    slots: tuple[int, int, int] | None = None,
+) -> tuple[PassArrays, Machine, State, Static, jax.Array, jax.Array]:
+    """What ``run_passes`` builds for one pass, unbatched: arrays, machine, state, static,
+    values and GIN slots.
 
-    ``length``/``words`` override the padded operation/stream lengths and ``static`` replaces
-    fields of the :class:`Static` (padding that must not change the result; fixing them lets
-    many small passes share one compilation).
+    ``length``/``words`` override the padded operation/stream lengths, ``static`` replaces
+    fields of the :class:`Static` and ``slots`` the GIN slots per cycle (padding that must not
+    change the result; fixing them lets many small passes share one compilation).
     """
     ids = program.bus_ids.shape[-1]
     padded = to_arrays(
@@ -97,7 +101,9 @@ def jax_setup(
     st = _static([program], hw, functional, n_out=n_out if functional else 1)
     if static:
         st = dataclasses.replace(st, **static)
-    return arrays, Machine.from_hardware(hw), init_state(st, arrays.n_ops, arrays.prefree), st, vals
+    state = init_state(st, arrays.n_ops, arrays.prefree)
+    slots = jnp.asarray(gin_slots([program]) if slots is None else slots, jnp.int32)
+    return arrays, Machine.from_hardware(hw), state, st, vals, slots
 
 
 def _unpad(js: State, ref: RefState) -> State:
@@ -136,6 +142,7 @@ def assert_same_trajectory(
     length: int | None = None,
     words: int | None = None,
     static: dict | None = None,
+    slots: tuple[int, int, int] | None = None,
     max_cycles: int = 10_000,
     allow_deadlock: bool = False,
     extra_cycles: int = 2,
@@ -145,15 +152,15 @@ def assert_same_trajectory(
     Functional when ``values`` ((3, V) ifmap, filter and psum values) is given. Compares the
     initial state, the state after every cycle until done, and ``extra_cycles`` more (a done
     state must not change). A deadlock (a cycle that changes nothing) fails the test unless
-    ``allow_deadlock``; then the states are compared up to it. ``length``, ``words`` and
-    ``static`` are passed to :func:`jax_setup` (scratchpads and psum rings that ``static``
-    pads are compared on the reference's entries, the rest must stay zero).
+    ``allow_deadlock``; then the states are compared up to it. ``length``, ``words``,
+    ``static`` and ``slots`` are passed to :func:`jax_setup` (scratchpads and psum rings that
+    ``static`` pads are compared on the reference's entries, the rest must stay zero).
 
     Returns:
         The last reference state.
     """
-    arrays, machine, js, st, vals = jax_setup(
-        program, hw, values, n_out, length=length, words=words, static=static
+    arrays, machine, js, st, vals, gin = jax_setup(
+        program, hw, values, n_out, length=length, words=words, static=static, slots=slots
     )
     ref = reference_init(program, hw, values, n_out)
     _check(js, ref, "in the initial state")
@@ -166,7 +173,7 @@ def assert_same_trajectory(
         if ref.cycle >= max_cycles:
             pytest.fail(f"pass not done after {max_cycles} cycles")
         new = reference_step(program, hw, ref, values)
-        js = _step(arrays, machine, js, st, vals)
+        js = _step(arrays, machine, js, st, vals, gin)
         _check(js, new, f"after cycle {ref.cycle}")
         if is_stuck(ref, new):
             if allow_deadlock:
@@ -321,11 +328,12 @@ PAD = {
     "length": _bucket(MAX_OUTS * (MAX_TAPS + 1)),
     "words": _bucket((MAX_ROWS + MAX_COLS - 1) * (MAX_OUTS + MAX_TAPS - 1)),
     "static": {
-        "gin_slots": (MAX_WIDTH, MAX_WIDTH, MAX_WIDTH),
+        "gin_streams": (True, True, True),
         "capacity": 8,
         "queue": MAX_QUEUE,
         "banks": MAX_BANKS,
     },
+    "slots": (MAX_WIDTH, MAX_WIDTH, MAX_WIDTH),  # more than a pass's widths: the extra send nothing
 }
 N_VALUES, N_OUT = 32, MAX_COLS * MAX_OUTS
 
@@ -591,9 +599,9 @@ def test_compare_names_differing_fields() -> None:
 
 def test_step_under_strict_promotion() -> None:
     program, vals = example_2x1()
-    arrays, machine, js, st, v = jax_setup(program, HW, vals, n_out=3)
+    arrays, machine, js, st, v, slots = jax_setup(program, HW, vals, n_out=3)
     with jax.numpy_dtype_promotion("strict"):
-        jax.jit(step, static_argnums=3)(arrays, machine, js, st, v)
+        jax.jit(step, static_argnums=3)(arrays, machine, js, st, v, slots)
 
 
 def test_idle_pe_drops_the_broadcast_words_it_is_fed() -> None:
