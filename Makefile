@@ -10,6 +10,8 @@ CORES ?= 8
 MEM_MB ?= $(shell awk '/^MemTotal:/ {print int($$2 / 1024 * 0.8)}' /proc/meminfo 2>/dev/null)
 RESOURCES := $(if $(MEM_MB),--resources mem_mb=$(MEM_MB))
 export SOURCE_DATE_EPOCH ?= 0
+# the test files spread over one worker per core (at most 4), each file on one worker
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: results test lint report schemas tables clean
 
@@ -26,7 +28,7 @@ report: results
 	$(BIN)/snakemake --cores 1 --report results/report.html
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ecoflow tests benchmarks workflow/scripts

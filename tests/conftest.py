@@ -1,4 +1,4 @@
-"""Test configuration: strict JAX promotion, deterministic hypothesis, paths."""
+"""Test configuration: strict JAX promotion, deterministic hypothesis, shared kernels, paths."""
 
 from __future__ import annotations
 
@@ -10,9 +10,18 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
+from ecoflow.sim.run import CACHE_ENV, persistent_cache
+
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+ROOT = Path(__file__).resolve().parents[1]
+# The suite's time is mostly kernel compilation: the test processes (pytest-xdist workers) and
+# the workflow jobs they start share one compilation cache. It holds XLA's executables only;
+# no result depends on it.
+os.environ.setdefault(CACHE_ENV, str(ROOT / ".cache" / "jax-tests"))
+persistent_cache()
 
 settings.register_profile(
     "default",
@@ -22,8 +31,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")

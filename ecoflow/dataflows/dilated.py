@@ -176,19 +176,17 @@ class _Plan:
                 np.arange(0, d.batch, m.q), indexing="ij",
             )  # fmt: skip
         c0, k0 = c0.reshape(-1), k0.reshape(-1)
-        self.units = np.stack(
-            [
-                g.reshape(-1),
-                c0,
-                np.minimum(d.batch - c0, m.q),
-                k0,
-                np.minimum(d.kg - k0, m.p),
-                r.reshape(-1),
-                s.reshape(-1),
-            ],
-            1,
+        self.columns = (
+            g.reshape(-1),
+            c0,
+            np.minimum(d.batch - c0, m.q),
+            k0,
+            np.minimum(d.kg - k0, m.p),
+            r.reshape(-1),
+            s.reshape(-1),
         )
-        self.n_batches = ceil_div(len(self.units), self.slots)
+        self.n_units = len(c0)
+        self.n_batches = ceil_div(self.n_units, self.slots)
         # the reduction: (image, error row) steps, cut into stages of whole parts
         self.red = [(n, a) for n in range(d.Cg) for a in range(self.hz.taps)]
         per_step = self.wz.taps * min(m.p, d.kg) * min(m.q, d.batch)
@@ -203,8 +201,9 @@ class _Plan:
     @functools.cached_property
     def batches(self) -> list[tuple[_Unit, ...]]:
         """The units of each pass (``slots`` at a time)."""
+        rows = zip(*(c.tolist() for c in self.columns), strict=True)
         units = [_Unit(int(g), range(c0, c0 + cl), range(k0, k0 + kl), int(r), int(s))
-                 for g, c0, cl, k0, kl, r, s in self.units.tolist()]  # fmt: skip
+                 for g, c0, cl, k0, kl, r, s in rows]  # fmt: skip
         return [tuple(units[j : j + self.slots]) for j in range(0, len(units), self.slots)]
 
     def passes(self) -> list[_Pass]:
@@ -412,9 +411,9 @@ class _Plan:
         widths = gin_words(d.problem.phase, hw)
         total, words = 0, 0
         steps_of = [max(len(self.steps(s, e)) for e in range(m.e)) for s in range(self.stages)]
-        g, c0, cl, k0, kl, r, s_col = self.units.T
-        batch = np.arange(len(self.units)) // self.slots
-        starts = np.arange(0, len(self.units), self.slots)
+        g, c0, cl, k0, kl, r, s_col = self.columns
+        batch = np.arange(self.n_units) // self.slots
+        starts = np.arange(0, self.n_units, self.slots)
         p = np.maximum.reduceat(kl, starts)
         q = np.maximum.reduceat(cl, starts)
         outs = np.add.reduceat(kl * cl, starts)
@@ -462,8 +461,10 @@ def _probe(d: DirectConv, m: DilatedMapping, hw: HardwareConfig) -> float:
 
 def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapping]:
     """The ``k`` mappings with the fewest estimated cycles (then network words), best first."""
-    ranked: list[tuple[tuple[int, int], int]] = []  # (estimate, index in plans)
-    plans: list[_Plan] = []
+    ranked: list[tuple[tuple[int, int], int]] = []  # (estimate, index in mappings)
+    # mappings, not plans: a plan holds its units (a few MB to tens of MB on large layers),
+    # and the search weighs hundreds of mappings
+    mappings: list[DilatedMapping] = []
     es = sorted({e for e in (1, 2, 3, 4, 6, 13) if e <= hw.array.rows})
     ps = sorted({p for p in (1, 2, 3, 4, 6, 8, 12, 24) if p <= d.kg} | {1})
     qs = sorted({q for q in (1, 2, 3, 4, 6, 8, 12, 24) if q <= d.batch} | {1})
@@ -474,8 +475,8 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
             continue
         if inner == "channels" and q >= d.batch:
             continue  # one channel block: the same units as "filters"
-        plans.append(_Plan(d, DilatedMapping(e, p, q, inner), hw))
-        ranked.append((plans[-1].estimate(refined=False), len(ranked)))
+        mappings.append(DilatedMapping(e, p, q, inner))
+        ranked.append((_Plan(d, mappings[-1], hw).estimate(refined=False), len(ranked)))
     if not ranked:
         raise CompileError(d.name, "pe.psum_spad_entries", "no dilated mapping fits")
     # best first on the rough estimate; a mapping's probe only adds words, so the first k
@@ -494,7 +495,7 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
             continue
         tries += 1
         try:
-            probed[i] = plans[i].estimate()
+            probed[i] = _Plan(d, mappings[i], hw).estimate()
         except CompileError as err:
             last = err
             continue
@@ -503,7 +504,7 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[DilatedMapp
     if not found:
         assert last is not None
         raise last
-    return [plans[i].m for i in found]
+    return [mappings[i] for i in found]
 
 
 @register
