@@ -232,9 +232,9 @@ def _block(axis: Axis) -> int:
     return 1
 
 
-# candidate mappings built before the search gives up. CycleGAN gen_out igrad (7x7, 3 to 64
-# channels, 224x224) found its first that builds at about the 45th: the 44 before it overflow
-# the ifmap scratchpad (shared strips) or send a PE one element twice (strips not shared)
+# candidate mappings built before the search gives up: the estimate only approximates the
+# scratchpads, and on CycleGAN gen_out igrad (7x7, 3 to 64 channels, 224x224) its best
+# mappings with shared strips overflow the ifmap scratchpad (107 words of 75)
 TRIES = 64
 
 
@@ -368,13 +368,23 @@ class _Plan:
                         row = sv * self.set_rows + uh * m.e + e
                         col = sh * self.w.units + uw
                         w = self._products(job, chans, (hy, hk, hc), (wx, wk, wc), hz, wz)
-                        key = (j * m.e + e) * len(self.h.windows)
-                        w.iaud = (key + self.h.window_of[hc][w.iaud // (1 << 20)]) * len(
-                            self.w.windows
-                        ) + self.w.window_of[wc][w.iaud % (1 << 20)]
+                        # unshared strips: a word of one filter row serves one unit row
+                        hid = (self.h.window_of[hc][w.iaud // (1 << 20)] if m.share
+                               else np.full(len(w), uh))  # fmt: skip
+                        key = (j * m.e + e) * len(self._h_windows)
+                        w.iaud = (key + hid) * len(self.w.windows) + self.w.window_of[wc][
+                            w.iaud % (1 << 20)
+                        ]
                         w.faud = np.full(len(w), self._fkey(job, e))
                         out[row * cols + col] = w
         return out
+
+    @functools.cached_property
+    def _h_windows(self) -> tuple[tuple[int, ...], ...]:
+        """The unit rows an error word serves: its window, or one unit row (strips unshared)."""
+        if self.m.share:
+            return self.h.windows
+        return tuple((u,) for u in range(self.h.units))
 
     def footprint(self, ps: _Pass) -> Footprint:
         """The buffer segments a pass reads (error and weights) and writes (outputs)."""
@@ -457,7 +467,8 @@ class _Plan:
 
         An error element goes to the units whose output windows cover it (clipped at the
         borders or not: a unit whose window is clipped drops it), a weight to every PE of the
-        same part of the sets that run its channels.
+        same part of the sets that run its channels. Without shared strips an error word is
+        sent once per filter row, and the word of one filter row serves one unit row.
         """
         m, cols = self.m, self.hw.array.cols
         ifm: dict[int, np.ndarray] = {}
@@ -465,8 +476,8 @@ class _Plan:
         for j, job in enumerate(ps.jobs):
             sv, sh = divmod(j, self.h_sets)
             for e in range(m.e):
-                key = (j * m.e + e) * len(self.h.windows)
-                for hid, rows_w in enumerate(self.h.windows):
+                key = (j * m.e + e) * len(self._h_windows)
+                for hid, rows_w in enumerate(self._h_windows):
                     for wid, cols_w in enumerate(self.w.windows):
                         pes = [(sv * self.set_rows + uh * m.e + e) * cols + sh * self.w.units + uw
                                for uh in rows_w for uw in cols_w]  # fmt: skip

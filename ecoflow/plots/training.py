@@ -1,10 +1,12 @@
-"""Figures 9, 10 and 11: input- and filter-gradient speedup over TPU, and energy breakdown.
+"""Figures 9-13: gradient speedups over TPU, GAN speedups over RS, and energy breakdowns.
 
 Each function takes the table of :func:`ecoflow.analysis.compare.layer_table` (built from the
 merged Dataset) and returns a figure.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -99,6 +101,46 @@ def energy_breakdown(
             ax.set_title(f"{phase}: energy by level", loc="left", fontsize=9)
         ax.legend(fontsize=7, ncols=len(LEVELS), loc="lower right", bbox_to_anchor=(1, 1))
     fig.suptitle(title)
+    return fig
+
+
+def gan_energy(
+    table: pd.DataFrame,
+    phases: tuple[str, ...] = ("forward", "igrad", "fgrad"),
+    flows: tuple[str, ...] = ("tpu", "rs", "ecoflow"),
+    title: str = "Fig. 13: energy by level of the GAN layers (Table 7)",
+) -> plt.Figure:
+    """Fig. 13: energy by level in uJ, one panel per layer and phase, each on its own scale.
+
+    The paper draws absolute energy; the layers differ by two orders of magnitude, so a shared
+    axis would flatten the small ones. Rows are phases, columns layers (``tag``).
+    """
+    theme()
+    tags = list(dict.fromkeys(table["tag"]))
+    fig, axes = plt.subplots(len(phases), max(1, len(tags)),
+                             figsize=(1.9 * max(1, len(tags)) + 1.2, 2.3 * len(phases)),
+                             squeeze=False, constrained_layout=True)  # fmt: skip
+    colors = dict(zip(LEVELS, sns.color_palette("colorblind", len(LEVELS)), strict=True))
+    for (r, phase), (c, tag) in itertools.product(enumerate(phases), enumerate(tags)):
+        ax = axes[r, c]
+        rows = table[(table["phase"] == phase) & (table["tag"] == tag)].set_index("dataflow")
+        shown = [f for f in flows if f in rows.index]
+        bottom = np.zeros(len(shown))
+        for level in LEVELS:
+            h = np.array([float(rows.loc[f, f"energy_{level}_pj"]) / 1e6 for f in shown])
+            ax.bar(range(len(shown)), h, 0.75, bottom=bottom, color=colors[level],
+                   label=level if (r, c) == (0, 0) else None)  # fmt: skip
+            bottom += h
+        ax.set_xticks(range(len(shown)), shown, fontsize=6)
+        ax.tick_params(axis="y", labelsize=6)
+        ax.set_ylim(0, float(bottom.max()) * 1.08 if len(shown) else 1.0)
+        if r == 0:
+            ax.set_title(tag, fontsize=7)
+        if c == 0:
+            ax.set_ylabel(f"{phase}\nenergy [uJ]", fontsize=7)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7, ncols=len(LEVELS),
+               loc="outside lower center")  # fmt: skip
+    fig.suptitle(title + ", each panel on its own scale", fontsize=9)
     return fig
 
 

@@ -128,6 +128,17 @@ def test_transposed_expansion_and_grouping(mapping: TransposedMapping) -> None:
     check_functional(layer, "ecoflow_igrad", hw, phases=("igrad",), mapping=mapping)
 
 
+def test_transposed_unshared_strips_fall_back_to_unit_row_audiences() -> None:
+    """Without shared strips an error word goes once per filter row, to one unit row.
+
+    Exact receiver groups need 6 column IDs on this layer (the PEs hold 5), so the error words
+    go to fixed audiences; each word must still reach a PE only once.
+    """
+    layer = ConvLayer(N=1, C=2, H=14, W=14, K=2, R=5, S=5, stride=1, padding=2, name="c2")
+    mapping = TransposedMapping(nr=4, nc=5, e=1, p=1, n=1, phases=1, phases_w=1, share=False)
+    check_functional(layer, "ecoflow_igrad", ECO, phases=("igrad",), mapping=mapping)
+
+
 @pytest.mark.parametrize(
     "mapping",
     [DilatedMapping(2, 2, 1), DilatedMapping(3, 1, 2), DilatedMapping(2, 2, 1, "channels")],
