@@ -339,11 +339,12 @@ def build_program(spec: PassSpec, hw: HardwareConfig, layer: str = "") -> Progra
         ):
             seq = seqs[t][p]
             elems = getattr(o, t)
-            if len(unique(seq)) != len(seq):
+            order = np.argsort(seq)
+            ranked_seq = seq[order]
+            if np.any(ranked_seq[1:] == ranked_seq[:-1]):
                 raise CompileError(layer, f"{t} stream", f"PE {divmod(p, cols)} receives an "
                                    "element twice in one pass")  # fmt: skip
-            order = np.argsort(seq, kind="stable")
-            pos = np.searchsorted(seq[order], elems)
+            pos = np.searchsorted(ranked_seq, elems)
             pos = np.minimum(pos, max(len(seq) - 1, 0))
             found = len(seq) > 0
             local = order[pos] if found else np.zeros(n, np.int64)

@@ -322,15 +322,15 @@ class _Plan:
         ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
                         limits=id_limits(hw))  # fmt: skip
         # errors are broadcast to every PE of the units of their filters (and error rows)
-        key = {}
+        key = np.zeros(rows * cols, np.int64)  # per PE, its audience
         members: dict[int, list[int]] = {}
         for j, u in enumerate(ps.units):
             sv, col = divmod(j, cols)
             for e in range(m.e):
                 pe = (sv * m.e + e) * cols + col
                 key[pe] = hash((u.group, u.filters.start, e)) & 0x7FFFFFFF
-                members.setdefault(key[pe], []).append(pe)
-        audience = np.array([key[p] for p in pes.tolist()]) if len(pes) else np.zeros(0, int)
+                members.setdefault(int(key[pe]), []).append(pe)
+        audience = key[pes]
         fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
                         base=len(ifm.stream), audience=audience,
                         members={k: np.array(v) for k, v in members.items()},

@@ -614,28 +614,47 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[TransposedM
                             if cost is not None:
                                 ranked.append((cost, m))
     ranked.sort(key=lambda cm: cm[0])
-    # the estimate bounds registers but only approximates the scratchpads: the best candidates
-    # are built (first and last pass) until one fits
+    # the estimate bounds registers but only approximates the scratchpads and the multicast
+    # IDs: the best candidates are built (first and last pass) until one fits. Mappings that
+    # fit the scratchpads but not the IDs are kept aside: when no candidate fits both, the
+    # compile reports the IDs the hardware lacks
     last: CompileError | None = None
     found: list[TransposedMapping] = []
+    short_of_ids: list[TransposedMapping] = []
     for _, m in ranked[: TRIES + k - 1]:
         plan = _Plan(d, m, hw)
         passes = plan.passes()
+        fits_ids = True
         try:
             for ps in passes[:1] + passes[1:][-1:]:
-                build_program(plan.spec(ps), unlimited_ids(hw), d.name)
+                spec = plan.spec(ps)
+                build_program(spec, unlimited_ids(hw), d.name)
+                fits_ids = fits_ids and ids_fit(spec, hw)
         except CompileError as err:
             last = err
+            continue
+        if not fits_ids:
+            short_of_ids.append(m)
             continue
         found.append(m)
         if len(found) == k:
             break
-    if found:
-        return found
+    if found or short_of_ids:
+        return found or short_of_ids[:k]
     if last is not None:
         raise last
     raise CompileError(d.name, "pe.psum_spad_entries",
                        "no transposed mapping fits the psum scratchpad")  # fmt: skip
+
+
+def ids_fit(spec: PassSpec, hw: HardwareConfig) -> bool:
+    """Whether the X-buses and PEs hold the multicast IDs of a pass."""
+    gin = hw.noc.gin
+    return all(
+        max(map(len, ids.bus)) <= gin.row_ids_per_xbus
+        and max(len(c) for row in ids.pe for c in row) <= gin.column_ids_per_pe
+        for ids in spec.ids.values()
+    )
 
 
 def unlimited_ids(hw: HardwareConfig) -> HardwareConfig:

@@ -245,15 +245,39 @@ def test_no_multiplication_by_a_padding_zero(layer: ConvLayer, phase: str) -> No
 
 
 # ---- IDs and errors ----------------------------------------------------------------------------
-def test_too_few_multicast_ids_is_a_compile_error() -> None:
-    """Eyeriss's one ID per X-bus and PE cannot hold EcoFlow's multicast groups."""
+def test_too_few_multicast_ids_is_a_compile_error_or_a_slower_mapping() -> None:
+    """Eyeriss's one ID per X-bus and PE cannot hold the groups of EcoFlow's best mapping.
+
+    Given that mapping, the compile names the IDs; left to search, it finds one whose groups
+    fit (as many units per row as filter columns: every error word goes to a whole row),
+    which computes the same values in more cycles.
+    """
     hw = load_hardware("config/hardware/ecoflow_13x15.yaml")
     gin = hw.noc.gin.model_copy(update={"row_ids_per_xbus": 1, "column_ids_per_pe": 1})
     one = hw.model_copy(update={"noc": hw.noc.model_copy(update={"gin": gin})})
     layer = ConvLayer(N=1, C=2, H=14, W=14, K=2, R=5, S=5, stride=1, padding=2, name="c2")
-    get("ecoflow").compile(layer.problem("igrad"), hw)
+    problem = layer.problem("igrad")
+    best = transposed.shortlist(DirectConv.of(problem), hw)[0]
     with pytest.raises(CompileError, match="ids_per"):
-        get("ecoflow").compile(layer.problem("igrad"), one)
+        get("ecoflow").compile(problem, one, mapping=best)
+    fits = transposed.shortlist(DirectConv.of(problem), one)[0]
+    assert fits != best
+    assert (
+        simulate(problem, get("ecoflow"), one).cycles > simulate(problem, get("ecoflow"), hw).cycles
+    )
+    check_functional(layer, "ecoflow", one, phases=("igrad",))
+
+
+def test_transposed_search_prefers_mappings_that_fit_the_ids() -> None:
+    """7x7 filters at stride 1: the best mappings by estimate need 7 column IDs per PE.
+
+    The search builds candidates until one fits the 5 IDs of the PEs as well as the
+    scratchpads; the compile then succeeds (it raised on the IDs before).
+    """
+    layer = ConvLayer(N=1, C=16, H=30, W=30, K=3, R=7, S=7, stride=1, padding=3, name="c")
+    problem = layer.problem("igrad")
+    for mapping in transposed.shortlist(DirectConv.of(problem), ECO, k=2):
+        get("ecoflow").compile(problem, ECO, mapping=mapping)
 
 
 def test_ecoflow_delegates_by_phase() -> None:
