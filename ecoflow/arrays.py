@@ -93,3 +93,22 @@ def unique_first_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """``np.unique(x, return_index=True, return_counts=True)``."""
     values, first, counts = _first(np.asarray(x).reshape(-1), counted=True)
     return values, first, counts
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` for a 2-D integer array.
+
+    NumPy sorts the rows as structured records (a generic comparison per pair); this ranks
+    them one column at a time instead (rows in the same lexicographic order), which is far
+    faster on tens of thousands of rows.
+    """
+    a = np.asarray(a)
+    if a.ndim != 2 or len(a) == 0 or a.shape[1] == 0:
+        return np.unique(a, axis=0, return_inverse=True)
+    rank = np.zeros(len(a), np.int64)  # rank of each row's prefix among the distinct prefixes
+    for j in range(a.shape[1]):
+        values, col = np.unique(a[:, j], return_inverse=True)
+        _, rank = np.unique(rank * len(values) + col.reshape(-1), return_inverse=True)
+        rank = rank.reshape(-1)
+    _, first = unique_first(rank)
+    return a[first], rank

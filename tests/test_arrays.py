@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ecoflow import arrays
-from ecoflow.arrays import unique, unique_first, unique_first_counts
+from ecoflow.arrays import unique, unique_first, unique_first_counts, unique_rows
 
 ints = hnp.arrays(
     st.sampled_from([np.int32, np.int64]),
@@ -60,3 +60,17 @@ def test_flattens_like_numpy() -> None:
     x = np.array([[3, 1], [1, 2]])
     np.testing.assert_array_equal(unique(x), [1, 2, 3])
     np.testing.assert_array_equal(unique(x[:, ::-1]), np.unique(x[:, ::-1]))
+
+
+@given(
+    hnp.arrays(
+        st.sampled_from([np.uint64, np.int64]),
+        st.tuples(st.integers(0, 200), st.integers(1, 4)),
+        elements=st.integers(0, 3) | st.integers(0, 2**62),
+    )
+)
+def test_unique_rows_match_numpy(a: np.ndarray) -> None:
+    rows, inverse = unique_rows(a)
+    want_rows, want_inverse = np.unique(a, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))

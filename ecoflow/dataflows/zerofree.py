@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecoflow.arrays import unique, unique_first, unique_first_counts
+from ecoflow.arrays import unique, unique_first, unique_first_counts, unique_rows
 from ecoflow.config import HardwareConfig
 from ecoflow.dataflows.base import CompileError, Ids, PeOps, Stream
 from ecoflow.dataflows.common import PlannedDataflow, ceil_div, ideal
@@ -314,9 +314,10 @@ def multicast(
         pair[1:] |= p[1:] != p[:-1]
         at = np.nonzero(pair)[0]
         pp = p[at]
-        bits = np.zeros((len(at), n_words), np.uint64)
-        bits[np.arange(len(at)), pp // 64] = np.left_shift(one, (pp % 64).astype(np.uint64))
-        masks = np.bitwise_or.reduceat(bits, np.searchsorted(at, starts), axis=0)
+        masks = np.zeros(len(starts) * n_words, np.uint64)
+        np.bitwise_or.at(masks, group[at] * n_words + pp // 64,
+                         np.left_shift(one, (pp % 64).astype(np.uint64)))  # fmt: skip
+        masks = masks.reshape(len(starts), n_words)
     else:
         keys = sorted(members)
         key_bits = np.zeros((len(keys), n_words), np.uint64)
@@ -329,7 +330,7 @@ def multicast(
         masks = np.bitwise_or.reduceat(
             key_bits[code % len(keys)], np.searchsorted(g_of, np.arange(len(starts))), axis=0
         )
-    groups, group_of = np.unique(masks, axis=0, return_inverse=True)
+    groups, group_of = unique_rows(masks)
     group_of = group_of.reshape(-1)
     member_bits = np.unpackbits(groups.astype("<u8").view(np.uint8), axis=1, bitorder="little")
     member_lists = [np.nonzero(b)[0].tolist() for b in member_bits]
