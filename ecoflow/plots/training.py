@@ -133,7 +133,8 @@ def gan_energy(
             bottom += h
         ax.set_xticks(range(len(shown)), shown, fontsize=6)
         ax.tick_params(axis="y", labelsize=6)
-        ax.set_ylim(0, float(bottom.max()) * 1.08 if len(shown) else 1.0)
+        top = float(bottom.max()) if len(shown) else 0.0
+        ax.set_ylim(0, top * 1.08 or 1.0)  # no energy (no table): an empty panel
         if r == 0:
             ax.set_title(tag, fontsize=7)
         if c == 0:
