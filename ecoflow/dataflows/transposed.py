@@ -70,6 +70,7 @@ from ecoflow.dataflows.zerofree import (
     Work,
     ZeroFreeDataflow,
     id_limits,
+    ids_fit,
     multicast,
     pe_programs,
     useful_pairs,
@@ -506,11 +507,7 @@ class _Plan:
         # goes to the units of its whole window, and those outside the border drop it
         ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
                         limits=id_limits(hw))  # fmt: skip
-        gin = hw.noc.gin
-        if (
-            max(len(b) for b in ifm.ids.bus) > gin.row_ids_per_xbus
-            or max(len(c) for r in ifm.ids.pe for c in r) > gin.column_ids_per_pe
-        ):
+        if not ids_fit(ifm.ids, hw):
             ifm = multicast(rows, cols, pes, cat["ifmap"], cat["iround"], cat["tick"],
                             audience=i_aud, members=i_members, limits=id_limits(hw))  # fmt: skip
         fil = multicast(rows, cols, pes, cat["filter"], cat["fround"], cat["tick"],
@@ -629,7 +626,7 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[TransposedM
             for ps in passes[:1] + passes[1:][-1:]:
                 spec = plan.spec(ps)
                 build_program(spec, unlimited_ids(hw), d.name)
-                fits_ids = fits_ids and ids_fit(spec, hw)
+                fits_ids = fits_ids and all(ids_fit(i, hw) for i in spec.ids.values())
         except CompileError as err:
             last = err
             continue
@@ -645,16 +642,6 @@ def shortlist(d: DirectConv, hw: HardwareConfig, k: int = 1) -> list[TransposedM
         raise last
     raise CompileError(d.name, "pe.psum_spad_entries",
                        "no transposed mapping fits the psum scratchpad")  # fmt: skip
-
-
-def ids_fit(spec: PassSpec, hw: HardwareConfig) -> bool:
-    """Whether the X-buses and PEs hold the multicast IDs of a pass."""
-    gin = hw.noc.gin
-    return all(
-        max(map(len, ids.bus)) <= gin.row_ids_per_xbus
-        and max(len(c) for row in ids.pe for c in row) <= gin.column_ids_per_pe
-        for ids in spec.ids.values()
-    )
 
 
 def unlimited_ids(hw: HardwareConfig) -> HardwareConfig:

@@ -424,6 +424,11 @@ def id_limits(hw: HardwareConfig) -> tuple[int, int]:
     return hw.noc.gin.row_ids_per_xbus, hw.noc.gin.column_ids_per_pe
 
 
+def ids_fit(ids: Ids, hw: HardwareConfig) -> bool:
+    """Whether the hardware's X-buses and PEs hold these multicast IDs."""
+    return all(n <= lim for n, lim in zip(_most_ids(ids.bus, ids.pe), id_limits(hw), strict=True))
+
+
 def id_bits(tags: int) -> int:
     """Bits of an ID register that tells ``tags`` tags apart."""
     return max(1, int(np.ceil(np.log2(max(tags, 2)))))

@@ -54,15 +54,12 @@ def speedup(table: pd.DataFrame, phase: str) -> plt.Figure:
 def energy_breakdown(
     table: pd.DataFrame,
     phases: tuple[str, ...] = ("igrad", "fgrad"),
-    flows: tuple[str, ...] | None = None,
-    normalise: bool = True,
     title: str = "Fig. 11: energy breakdown of the evaluated layers",
 ) -> plt.Figure:
-    """Energy by level (DRAM, GBUFF, SPAD, ALU, NoC) per layer and dataflow (Figs. 11, 13).
+    """Fig. 11: energy by level (DRAM, GBUFF, SPAD, ALU, NoC) per layer and dataflow.
 
-    ``normalise``: bars are divided by the ``tpu`` total of their layer and phase, with
-    ``tpu``'s energy in uJ below its bar; else absolute, in uJ. ``flows``: the dataflows drawn,
-    in order (default: every one in the table).
+    Bars are divided by the ``tpu`` total of their layer and phase, with ``tpu``'s energy in uJ
+    below its bar.
     """
     theme()
     fig, axes = plt.subplots(len(phases), 1, figsize=(11, 3.2 * len(phases)), squeeze=False,
@@ -71,34 +68,29 @@ def energy_breakdown(
     for ax, phase in zip(axes[:, 0], phases, strict=True):
         df = table[table["phase"] == phase]
         tags = list(dict.fromkeys(df["tag"]))
-        shown = [f for f in (flows or dict.fromkeys(df["dataflow"])) if f in set(df["dataflow"])]
+        shown = list(dict.fromkeys(df["dataflow"]))
         width = 0.8 / max(1, len(shown))
         for i, tag in enumerate(tags):
             rows = df[df["tag"] == tag].set_index("dataflow")
             ref = float(rows.loc[BASELINE, "energy_pj"]) if BASELINE in rows.index else np.nan
-            scale = ref if normalise else 1e6
             for j, flow in enumerate(shown):
                 if flow not in rows.index:
                     continue
                 x = i + (j - (len(shown) - 1) / 2) * width
                 bottom = 0.0
                 for level in LEVELS:
-                    h = float(rows.loc[flow, f"energy_{level}_pj"]) / scale
+                    h = float(rows.loc[flow, f"energy_{level}_pj"]) / ref
                     ax.bar(x, h, width * 0.95, bottom=bottom, color=colors[level],
                            label=level if (i, j) == (0, 0) else None)  # fmt: skip
                     bottom += h
                 ax.text(x, bottom, flow, ha="center", va="bottom", fontsize=5, rotation=90)
-                if normalise and flow == BASELINE:
+                if flow == BASELINE:
                     ax.text(x, -0.02, f"{ref / 1e6:.0f}", ha="center", va="top", fontsize=5)
         ax.set_xticks(range(len(tags)), tags, rotation=50 if len(tags) > 4 else 0,
                       ha="right" if len(tags) > 4 else "center", fontsize=7)  # fmt: skip
-        if normalise:
-            ax.set_ylabel(f"energy / {BASELINE} energy [1]")
-            ax.set_title(f"{phase}: energy by level, normalised to {BASELINE} (its energy in uJ "
-                         "below its bar)", loc="left", fontsize=9)  # fmt: skip
-        else:
-            ax.set_ylabel("energy [uJ]")
-            ax.set_title(f"{phase}: energy by level", loc="left", fontsize=9)
+        ax.set_ylabel(f"energy / {BASELINE} energy [1]")
+        ax.set_title(f"{phase}: energy by level, normalised to {BASELINE} (its energy in uJ "
+                     "below its bar)", loc="left", fontsize=9)  # fmt: skip
         ax.legend(fontsize=7, ncols=len(LEVELS), loc="lower right", bbox_to_anchor=(1, 1))
     fig.suptitle(title)
     return fig
