@@ -25,6 +25,18 @@ and its instruction buffers are not modelled: a sub-convolution costs what row s
 on the Eyeriss array (no extra energy for instructions, no extra area). The border zeros of a
 sub-convolution (the outer padding) are multiplied and zero-gated as row stationary does;
 inserted zeros are never scheduled. The buffer stores the operands without inserted zeros.
+
+What that costs. A stride-2 transposed convolution's sub-filters have one or two taps per
+row (a 3x3 filter: 2x2, 2x1, 1x2 and 1x1), so on row stationary a PE does only ``taps * q``
+MACs per partial sum it adds and passes up, and a pass only ``taps * q * chain`` per psum it
+reads from and writes back to the global buffer. The PEs then wait on psums: CycleGAN
+gen_up1 ``forward`` (batch 1) runs its four sub-convolutions at utilisations of 0.33, 0.24,
+0.30 and 0.22 on the 13x15 Eyeriss array, with psum stalls 42 to 56% of their PE-cycles,
+where row stationary runs the zero-inserted 3x3 problem at 0.77: GANAX issues a quarter of
+row stationary's MACs there but is only about 1.5 times faster. §6.3 reports GANAX close to
+EcoFlow on generator forward passes; this model, which runs the classes one after the other
+on an unchanged row-stationary array rather than on GANAX's MIMD-SIMD units, does not
+reproduce that.
 """
 
 from __future__ import annotations
