@@ -58,7 +58,9 @@ SIM_OUTPUTS = [
 # Peak resident memory of one simulation job [MB], a bound from the largest jobs measured
 # (benchmarks/README.md): the scheduler runs no more jobs at once than --resources mem_mb
 # allows (`make results` passes 80% of the machine's memory).
-JOB_MEM_MB = {"ecoflow": 9000}  # MobileNet-V1 on ecoflow: 8.2 GB peak
+# MobileNet-V1 on ecoflow: 8.2 GB peak; pix2pix (every layer, batch 1) on rs: 11.2 GB
+# (GANAX runs the same row-stationary programs, its decomposed ones smaller)
+JOB_MEM_MB = {"ecoflow": 9000, "rs": 12000, "ganax": 12000}
 
 
 def job_mem_mb(wildcards):
