@@ -21,6 +21,11 @@ import numpy as np
 DENSE_FACTOR = 4
 DENSE_SLACK = 1024
 DENSE_MIN = 64  # shorter arrays are sorted (the table's set-up costs more)
+# with the values known to lie in [0, bound), a table is used where the bound is at most
+# BOUNDED_FACTOR times the length and BOUNDED_MAX entries (a boolean each): sorting millions of
+# keys costs more than sweeping a table of tens of millions
+BOUNDED_FACTOR = 32
+BOUNDED_MAX = 1 << 26
 
 
 def _starts(s: np.ndarray) -> np.ndarray:
@@ -47,13 +52,20 @@ def _values(mask: np.ndarray, lo: int, dtype: np.dtype) -> np.ndarray:
     return (np.flatnonzero(mask) + lo).astype(dtype)
 
 
-def unique(x: np.ndarray, nearly_sorted: bool = False) -> np.ndarray:
+def unique(x: np.ndarray, nearly_sorted: bool = False, bound: int | None = None) -> np.ndarray:
     """``np.unique(x)`` for a 1-D array.
 
     ``nearly_sorted``: ``x`` comes in long sorted runs, where a stable sort (timsort or radix)
-    is faster than the default one.
+    is faster than the default one. ``bound``: every value lies in ``[0, bound)`` (integers),
+    so that a table over that range may replace the sort even where it is far wider than the
+    array (``BOUNDED_FACTOR`` times, at most ``BOUNDED_MAX`` entries).
     """
     x = np.asarray(x).reshape(-1)
+    if (bound is not None and len(x) >= DENSE_MIN and x.dtype.kind in "iu"
+            and bound <= min(BOUNDED_MAX, BOUNDED_FACTOR * len(x))):  # fmt: skip
+        seen = np.zeros(bound, bool)
+        seen[x] = True
+        return _values(seen, 0, x.dtype)
     dense = _dense(x)
     if dense is not None:
         off, lo, span = dense

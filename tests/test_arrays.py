@@ -33,6 +33,28 @@ def test_unique_matches_numpy(x: np.ndarray) -> None:
         np.testing.assert_array_equal(got, want)
 
 
+# non-negative values below a known bound, the bound up to far wider than the array
+bounded = st.integers(1, 40_000).flatmap(
+    lambda bound: st.tuples(
+        hnp.arrays(
+            st.sampled_from([np.int32, np.int64]),
+            st.integers(0, 2000),
+            elements=st.integers(0, bound - 1),
+        ),
+        st.just(bound),
+    )
+)
+
+
+@given(bounded)
+def test_unique_below_a_bound_matches_numpy(case: tuple[np.ndarray, int]) -> None:
+    x, bound = case
+    want = np.unique(x)
+    got = unique(x, bound=bound)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
 @given(ints | narrow)
 def test_first_index_and_counts_match_numpy(x: np.ndarray) -> None:
     values, first = unique_first(x)

@@ -238,29 +238,40 @@ class _Plan:
         return out
 
     def footprint(self, ps: _Pass) -> Footprint:
-        """The buffer segments a pass reads (ifmap, error, partial sums) and writes."""
+        """The buffer segments a pass reads (ifmap, error, partial sums) and writes.
+
+        Units of one tap and block shape read and write alike but for their channel and filter
+        offsets: each such class is one array expression (a pass holds up to ``slots`` units).
+        """
         d, hz, wz, seg = self.d, self.hz, self.wz, self.hw.segment_words
         steps = np.array([st for e in range(self.m.e) for st in self.steps(ps.stage, e)],
                          np.int64).reshape(-1, 2)  # fmt: skip
+        # columns: group, first channel, channels, first filter, filters, r, s
+        units = np.array([(u.group, u.chans.start, len(u.chans), u.filters.start,
+                           len(u.filters), u.r, u.s) for u in ps.units], np.int64)  # fmt: skip
         # rows by tap column: units of one column read and write the same columns
         ifm: dict[int, list[np.ndarray]] = {}
         fil: dict[int, list[np.ndarray]] = {}
         out: dict[int, list[np.ndarray]] = {}
+        classes: dict[tuple[int, int, int, int], list[int]] = {}
+        for j, (cl, kl, r, s) in enumerate(units[:, [2, 4, 5, 6]].tolist()):
+            classes.setdefault((r, s, cl, kl), []).append(j)
+        for (r, s, cl, kl), js in classes.items():
+            us = units[js]
+            c = us[:, 1, None] + np.arange(cl)  # (units, channels)
+            kk = (us[:, 0] * d.kg + us[:, 3])[:, None] + np.arange(kl)  # (units, filters)
+            data = steps[self.vh[r, steps[:, 1]]] if self.vw[s].any() else steps[:0]
+            if len(data):
+                n, a = data[:, 0], data[:, 1]
+                h = r * hz.stride + a * hz.tap_dilation
+                rows = d.ifmap_id(c[:, :, None], kk[:, :1, None], n, h, 0)
+                ifm.setdefault(s, []).append(rows.reshape(-1) // d.Wx)
+                rows = d.filter_id(kk[:, :, None], n, a * hz.tap_dilation, 0)
+                fil.setdefault(s, []).append(rows.reshape(-1) // d.Sw)
+            if len(data) or ps.stage > 0:  # later stages add the partial sums they read back
+                rows = d.out_id(c[:, :, None], kk[:, None, :], r, 0).reshape(-1) // d.Q
+                out.setdefault(s, []).append(rows)
         empty = np.zeros(0, np.int64)
-        for u in ps.units:
-            c = np.asarray(u.chans)
-            kk = u.group * d.kg + np.asarray(u.filters)
-            b = np.nonzero(self.vw[u.s])[0]
-            n, a = steps[self.vh[u.r, steps[:, 1]]].T if len(b) else (empty, empty)
-            if len(n):
-                h = u.r * hz.stride + a * hz.tap_dilation
-                rows = d.ifmap_id(c[:, None], kk[0], n[None, :], h[None, :], 0).reshape(-1)
-                ifm.setdefault(u.s, []).append(rows // d.Wx)
-                rows = d.filter_id(kk[:, None], n[None, :], a[None, :] * hz.tap_dilation, 0)
-                fil.setdefault(u.s, []).append(rows.reshape(-1) // d.Sw)
-            if len(n) or ps.stage > 0:  # later stages add the partial sums they read back
-                rows = d.out_id(c[:, None], kk[None, :], u.r, 0).reshape(-1) // d.Q
-                out.setdefault(u.s, []).append(rows)
 
         def segments(rows: dict[int, list[np.ndarray]], cols: Callable[[int], np.ndarray],
                      width: int) -> np.ndarray:  # fmt: skip
@@ -424,7 +435,7 @@ class _Plan:
             for c in cols:
                 size = int(c.max()) + 1
                 key, per = key * size + c, per * size
-            return unique(key), per
+            return unique(key, bound=len(starts) * per), per
 
         kb_keys, kb_per = distinct(g, k0)
         kblocks = np.bincount(kb_keys // kb_per, minlength=len(starts))
