@@ -437,10 +437,11 @@ class _Plan:
                 key, per = key * size + c, per * size
             return unique(key, bound=len(starts) * per), per
 
-        kb_keys, kb_per = distinct(g, k0)
+        # block indices, not first elements, as digits: keys stay below a dense bound
+        kb_keys, kb_per = distinct(g, k0 // m.p)
         kblocks = np.bincount(kb_keys // kb_per, minlength=len(starts))
         # ifmap row groups (group, channel block, unit row): the unit row is the last digit
-        rows_keys, rows_per = distinct(g, c0, r)
+        rows_keys, rows_per = distinct(g, c0 // m.q, r)
         rows_batch, rows_r = rows_keys // rows_per, rows_keys % (int(r.max()) + 1)
         data_cols = self.vw.sum(axis=1)  # per unit column: error columns that meet data
         row_words = min(self.wz.size, self.wz.extent)  # data columns of an ifmap row
