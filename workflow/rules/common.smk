@@ -61,8 +61,9 @@ SIM_OUTPUTS = [
 # MobileNet-V1 on ecoflow: 8.2 GB peak; pix2pix (every layer, batch 1) on rs: 11.2 GB
 # (GANAX runs the same row-stationary programs, its decomposed ones smaller)
 JOB_MEM_MB = {"ecoflow": 9000, "rs": 12000, "ganax": 12000}
-# jobs measured above their dataflow's bound: pix2pix on ecoflow peaked at 19.2 GB; pix2pix on
-# ganax held 12.3 GB in gen_up7 forward when the kernel killed it for memory (its peak unknown).
+# jobs measured above their dataflow's bound: pix2pix on ecoflow peaked at 19.2 GB resident (the
+# file pages of paged programs counted, base.paged); pix2pix on ganax held 12.3 GB in gen_up7
+# forward when the kernel killed it for memory beside that job (its peak unknown).
 # Snakemake caps a declaration at --resources mem_mb, so on a smaller machine such a job runs alone.
 NETWORK_MEM_MB = {("pix2pix", "ecoflow"): 20000, ("pix2pix", "ganax"): 16000}
 
