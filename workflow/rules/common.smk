@@ -62,8 +62,7 @@ SIM_OUTPUTS = [
 # (GANAX runs the same row-stationary programs, its decomposed ones smaller)
 JOB_MEM_MB = {"ecoflow": 9000, "rs": 12000, "ganax": 12000}
 # jobs measured above their dataflow's bound: pix2pix on ecoflow peaked at 19.2 GB resident (the
-# file pages of paged programs counted, base.paged); pix2pix on ganax held 12.3 GB in gen_up7
-# forward when the kernel killed it for memory beside that job (its peak unknown).
+# file pages of paged programs counted, base.paged); pix2pix on ganax alone 15.0 GB.
 # Snakemake caps a declaration at --resources mem_mb, so on a smaller machine such a job runs alone.
 NETWORK_MEM_MB = {("pix2pix", "ecoflow"): 20000, ("pix2pix", "ganax"): 16000}
 
