@@ -59,11 +59,11 @@ SIM_OUTPUTS = [
 # (benchmarks/README.md): the scheduler runs no more jobs at once than --resources mem_mb
 # allows (`make results` passes 80% of the machine's memory).
 # MobileNet-V1 on ecoflow: 8.2 GB peak; pix2pix (every layer, batch 1) on rs: 11.2 GB
-# (GANAX runs the same row-stationary programs, its decomposed ones smaller)
+# (ganax, row stationary with decomposed programs, takes the rs bound)
 JOB_MEM_MB = {"ecoflow": 9000, "rs": 12000, "ganax": 12000}
-# jobs measured above their dataflow's bound: pix2pix on ecoflow peaked at 19.2 GB resident (the
-# file pages of paged programs counted, base.paged); pix2pix on ganax alone 15.0 GB.
-# Snakemake caps a declaration at --resources mem_mb, so on a smaller machine such a job runs alone.
+# jobs measured above their dataflow's bound (every layer, batch 1): pix2pix on ecoflow 19.2 GB
+# resident (the file pages of paged programs counted, base.paged), pix2pix on ganax 15.0 GB.
+# Snakemake caps a declaration at --resources mem_mb: on a smaller machine such a job runs alone.
 NETWORK_MEM_MB = {("pix2pix", "ecoflow"): 20000, ("pix2pix", "ganax"): 16000}
 
 
