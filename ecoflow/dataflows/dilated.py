@@ -13,7 +13,10 @@ each taking a share of the error rows; their partial sums go up the column and t
 writes the gradient (Fig. 7: PE07 passes its partial sum to PE03). Units fill the array tap
 after tap; a reduction too long for one pass is cut into stages whose partial sums return from
 the global buffer (psum GIN) to the bottom PE of each unit, which adds them in bursts while it
-computes the stage's products.
+computes the stage's products. The filter gradient of a transposed layer has an input dilated
+by the stride, so each tap row meets data in one error row of every ``stride``: error rows go
+in groups of that many, each unit computes its one row of a group at the same time as the
+others (one round of ifmap words per group), and stages hold whole groups.
 
 Runtime (§4.2.2). Error elements are broadcast, one per cycle and filter, to every PE that uses
 them (all taps of the filters' units); ifmap elements are multicast to the PEs whose taps need
@@ -27,6 +30,7 @@ import copy
 import functools
 import heapq
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -64,7 +68,7 @@ from ecoflow.dataflows.zerofree import (
 )
 from ecoflow.workloads.layer import Axis, Problem
 
-OPS_PER_PASS = 12288  # reduction steps per PE and pass before a stage boundary [ops]
+OPS_PER_PASS = 12288  # products per PE and pass before a stage boundary (at most) [ops]
 PROBES = 24  # mappings the search builds a probe of before it settles for those that fit
 
 
@@ -187,13 +191,19 @@ class _Plan:
         )
         self.n_units = len(c0)
         self.n_batches = ceil_div(self.n_units, self.slots)
+        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
         # the reduction: (image, error row) steps, cut into stages of whole parts
         self.red = [(n, a) for n in range(d.Cg) for a in range(self.hz.taps)]
-        per_step = self.wz.taps * min(m.p, d.kg) * min(m.q, d.batch)
-        part = max(1, OPS_PER_PASS // per_step)
+        # a PE's products per error row: the error columns that meet data for its tap column
+        per_step = max(1, int(self.vw.sum(axis=1).max())) * min(m.p, d.kg) * min(m.q, d.batch)
+        # an input dilated by the stride (a transposed layer's filter gradient) has data in one
+        # error row of every `period` for each tap row: a part of whole periods gives every tap
+        # row as many products, and holds OPS_PER_PASS products per PE (not OPS_PER_PASS
+        # error columns, of which a PE would multiply one in `period` squared)
+        self.period = self.hz.dilation // math.gcd(self.hz.dilation, self.hz.tap_dilation)
+        part = self.period * max(1, OPS_PER_PASS // per_step)
         self.stage_len = part * m.e
         self.stages = ceil_div(len(self.red), self.stage_len)
-        self.vh, self.vw = _valid(self.hz), _valid(self.wz)
         # error rows that are valid for the same filter rows time alike
         _, self.row_class = np.unique(self.vh.T, axis=0, return_inverse=True)
         self.row_class = self.row_class.reshape(-1)
@@ -291,14 +301,20 @@ class _Plan:
     def _products(self, u: _Unit, steps: list[tuple[int, int]]) -> Work:
         d, hz, wz = self.d, self.hz, self.wz
         st = np.array(steps)
+        # error rows in groups of `period`: each tap row meets data in one row of a group, so
+        # every unit computes one row per group and all progress together (ranked by error
+        # row alone, the tap rows that miss a row would wait for those that meet it); the
+        # ifmap words of a group are one round
+        group = st[:, 0] * ceil_div(hz.taps, self.period) + st[:, 1] // self.period
+        rank = np.unique(group, return_inverse=True)[1].reshape(-1)
         t, b, c, k = np.meshgrid(
             np.arange(len(st)), np.arange(wz.taps), np.asarray(u.chans),
             np.asarray(u.filters), indexing="ij",
         )  # fmt: skip
         t, b, c, k = (x.reshape(-1) for x in (t, b, c, k))
-        n, a = st[t, 0], st[t, 1]
+        n, a, g, t = st[t, 0], st[t, 1], group[t], rank[t]
         keep = self.vh[u.r, a] & self.vw[u.s, b]
-        t, b, c, k, n, a = (x[keep] for x in (t, b, c, k, n, a))
+        t, b, c, k, n, a, g = (x[keep] for x in (t, b, c, k, n, a, g))
         kk = u.group * d.kg + k
         h = u.r * hz.stride + a * hz.tap_dilation
         w = u.s * wz.stride + b * wz.tap_dilation
@@ -310,7 +326,7 @@ class _Plan:
             filter=d.filter_id(kk, n, a * hz.tap_dilation, b * wz.tap_dilation),
             label=d.out_id(c, kk, u.r, u.s),
             tick=tick,
-            iround=n * hz.taps + a,
+            iround=g,
             fround=np.zeros(len(tick), np.int64),
         )
 
