@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 import xarray as xr
 
@@ -22,6 +23,7 @@ from ecoflow.analysis.dataset import sim_dataset
 from ecoflow.config import load_energy_for, load_hardware
 from ecoflow.dataflows import get
 from ecoflow.evaluate import LayerResult, simulate
+from ecoflow.resultcache import ResultCache
 from ecoflow.workloads import networks
 from ecoflow.workloads.layer import ConvLayer
 
@@ -61,8 +63,13 @@ def simulate_network(
     which: str | Sequence[str] = "all",
     phases: Sequence[str] = ("forward", "igrad", "fgrad"),
     progress: Callable[[int, int], None] | None = None,
+    cache: ResultCache | Literal[False] | None = None,
 ) -> xr.Dataset:
     """Simulate the selected layers of a network in each phase; the results as a Dataset.
+
+    ``cache``: where layer phases already simulated are taken from and new ones kept
+    (:mod:`ecoflow.resultcache`); ``None``: the store named by ``ECOFLOW_RESULT_CACHE``, if
+    set; ``False``: none.
 
     Raises:
         CompileError: a layer the dataflow cannot map (the message names it).
@@ -75,17 +82,31 @@ def simulate_network(
     hw = load_hardware(hardware_file)
     table = load_energy_for(hardware_file, hw)
     df = get(dataflow)
+    store = ResultCache.from_env() if cache is None else cache or None  # False: none
     done: dict[tuple[ConvLayer, str], LayerResult] = {}
     records = []
     todo = [(v, layer, label, phase) for v, layer, label in rows for phase in phases]
     for i, (variant, layer, label, phase) in enumerate(todo):
         key = (layer.replace(name=""), phase)
         if key not in done:
-            start = time.perf_counter()
-            done[key] = simulate(layer.problem(phase), df, hw, table=table)
-            seconds = time.perf_counter() - start
-            log.info("%s %s %s %s: %d cycles in %.1f s (%d/%d)", network, variant, layer.name,
-                     phase, done[key].cycles, seconds, i + 1, len(todo))  # fmt: skip
+            problem = layer.problem(phase)
+            digest = store.key(problem, dataflow, hw, table) if store else ""
+            found = store.get(digest) if store else None
+            if found is not None:
+                done[key] = found
+                log.info("%s %s %s %s: %d cycles, stored in %s (%d/%d)", network, variant,
+                         layer.name, phase, found.cycles, store.path(digest), i + 1,
+                         len(todo))  # fmt: skip
+            else:
+                start = time.perf_counter()
+                done[key] = simulate(problem, df, hw, table=table)
+                seconds = time.perf_counter() - start
+                log.info("%s %s %s %s: %d cycles in %.1f s (%d/%d)", network, variant,
+                         layer.name, phase, done[key].cycles, seconds, i + 1,
+                         len(todo))  # fmt: skip
+                if store:
+                    store.put(digest, done[key], f"{network} {layer.name} {phase} {dataflow} "
+                              f"{hw.name}")  # fmt: skip
         if progress is not None:
             progress(i + 1, len(todo))
         records.append((variant, layer, label, phase, done[key]))

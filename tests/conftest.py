@@ -14,6 +14,8 @@ from ecoflow.sim.run import CACHE_ENV, persistent_cache
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+# tests simulate; they never take results a workflow run kept (ecoflow.resultcache)
+os.environ.pop("ECOFLOW_RESULT_CACHE", None)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,6 +14,10 @@ validate(config, "../schemas/config.schema.json")
 # on it; delete the folder to start cold).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.abspath(".cache/jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+# Simulation jobs keep each layer phase's result as it is simulated (ecoflow.resultcache): a job
+# run again after an interruption simulates only the rest. Entries are found by a digest of the
+# code, hardware and layer, so results never depend on it; delete the folder to start cold.
+os.environ.setdefault("ECOFLOW_RESULT_CACHE", os.path.abspath(".cache/results"))
 
 NETWORKS = config["networks"]
 RUNS = config["runs"]

@@ -1,0 +1,104 @@
+"""A store of simulated layer phases on disk, so that an interrupted simulation job resumes.
+
+A job of the workflow simulates every layer of a network in every phase, one after another,
+for minutes to hours; killed or interrupted, it writes no output (:mod:`ecoflow.io`). With a
+store, each layer phase's :class:`~ecoflow.evaluate.LayerResult` is kept as soon as it is
+simulated, and the job run again takes those it finds instead of simulating them again.
+
+An entry is found only by the digest of everything the result depends on: the problem (the
+layer's shape without its name, and the phase), the dataflow, the parsed hardware and energy
+table, the source of this package and the versions of JAX and NumPy. A changed line of code or
+of a hardware file therefore misses, never returns a stale result. Results are the same with
+or without the store, byte for byte (``tests/test_resultcache.py``); delete the folder to start
+cold. Entries are written through a temporary file and a rename
+(:func:`ecoflow.io.atomic_write_text`), so a job killed while writing one leaves none; an entry
+that cannot be read is a miss.
+
+The workflow sets :data:`ENV` to ``.cache/results`` (``workflow/rules/common.smk``), beside
+JAX's cache of compiled kernels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ecoflow.config import EnergyTable, HardwareConfig
+from ecoflow.evaluate import LayerResult
+from ecoflow.io import atomic_write_text
+from ecoflow.workloads.layer import Problem
+
+ENV = "ECOFLOW_RESULT_CACHE"  # environment variable naming the store's folder
+SOURCE_SUFFIXES = (".py", ".yaml", ".json", ".csv")  # the package files a digest covers
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def code_digest() -> str:
+    """sha256 of this package's source and data files and of the JAX and NumPy versions."""
+    root = Path(__file__).parent
+    h = hashlib.sha256(f"jax {jax.__version__} numpy {np.__version__}".encode())
+    for path in sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _plain(x: object) -> object:
+    """NumPy scalars as the Python numbers JSON writes."""
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
+
+
+class ResultCache:
+    """Layer-phase results in ``root``, one JSON file per digest."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def from_env(cls) -> ResultCache | None:
+        """The store :data:`ENV` names, or ``None`` where it is unset or empty."""
+        root = os.environ.get(ENV, "")
+        return cls(root) if root else None
+
+    @staticmethod
+    def key(problem: Problem, dataflow: str, hw: HardwareConfig, table: EnergyTable) -> str:
+        """The digest of everything a layer phase's result depends on."""
+        problem = dataclasses.replace(problem, layer=problem.layer.replace(name=""))
+        parts = (code_digest(), repr(problem), dataflow, hw.model_dump_json(),
+                 table.model_dump_json())  # fmt: skip
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """The file of a digest."""
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> LayerResult | None:
+        """The stored result, or ``None`` (absent, or unreadable: logged)."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            return LayerResult(**json.loads(path.read_text())["result"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning("%s: unreadable cached result, simulating again (%s)", path, err)
+            return None
+
+    def put(self, key: str, result: LayerResult, about: str = "") -> Path:
+        """Store a result (``about``: a readable note of what it is, kept beside it)."""
+        text = json.dumps({"about": about, "result": result.to_dict()}, default=_plain)
+        return atomic_write_text(self.path(key), text + "\n")
