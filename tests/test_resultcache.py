@@ -72,10 +72,10 @@ def test_any_input_of_a_result_changes_its_key(root: Path, monkeypatch) -> None:
     key = ResultCache.key(problem, "ecoflow", hw, table)
     assert ResultCache.key(LAYERS[2].problem("fgrad"), "ecoflow", hw, table) == key  # a name
     pe = hw.pe.model_copy(update={"ifmap_spad_entries": 74})
+    wider = dataclasses.replace(LAYERS[0], K=5).problem("fgrad")
     others = [
         ResultCache.key(LAYERS[0].problem("igrad"), "ecoflow", hw, table),
-        ResultCache.key(dataclasses.replace(LAYERS[0], K=5).problem("fgrad"), "ecoflow", hw,
-                        table),  # fmt: skip
+        ResultCache.key(wider, "ecoflow", hw, table),
         ResultCache.key(problem, "rs", hw, table),
         ResultCache.key(problem, "ecoflow", hw.model_copy(update={"pe": pe}), table),
         ResultCache.key(problem, "ecoflow", hw, table.model_copy(update={"name": "other"})),
