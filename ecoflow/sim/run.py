@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -68,10 +69,33 @@ def persistent_cache(default: str | Path = ".cache/jax") -> Path | None:
         return None
     path = Path(where).resolve()
     path.mkdir(parents=True, exist_ok=True)
+    repair_cache(path)
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
     return path
+
+
+def repair_cache(path: Path) -> int:
+    """Give each kernel in the cache that lacks its access-time file one; returns how many.
+
+    JAX 0.10's cache writes a kernel, then its ``-atime`` file; a process killed between the
+    two leaves a kernel without one. Before every later write the cache reads the access time
+    of every kernel and fails on that one ("Error writing persistent compilation cache
+    entry"), so no process stores a kernel again (jax-ml/jax#39880, fixed after 0.10). The
+    repaired kernel gets the oldest time: it goes first when the cache is full.
+    """
+    done = 0
+    try:
+        with filelock.FileLock(path / ".lockfile", timeout=10):
+            for kernel in path.glob("*-cache"):
+                atime = kernel.with_name(kernel.name.removesuffix("-cache") + "-atime")
+                if not atime.exists():
+                    atime.write_bytes((0).to_bytes(8, "little"))
+                    done += 1
+    except filelock.Timeout:
+        pass  # another process holds the cache: it stays as it is, and only slower
+    return done
 
 
 class SimulationError(RuntimeError):
