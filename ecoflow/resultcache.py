@@ -8,7 +8,8 @@ simulated, and the job run again takes those it finds instead of simulating them
 An entry is found only by the digest of everything the result depends on: the problem (the
 layer's shape without its name, and the phase), the dataflow, the parsed hardware and energy
 table, the source of this package and the versions of JAX and NumPy. A changed line of code or
-of a hardware file therefore misses, never returns a stale result. Results are the same with
+of a hardware file therefore misses, never returns a stale result (and any edit of the package,
+even one that changes no result, makes a job start over). Results are the same with
 or without the store, byte for byte (``tests/test_resultcache.py``); delete the folder to start
 cold. Entries are written through a temporary file and a rename
 (:func:`ecoflow.io.atomic_write_text`), so a job killed while writing one leaves none; an entry
