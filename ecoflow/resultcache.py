@@ -7,13 +7,13 @@ simulated, and the job run again takes those it finds instead of simulating them
 
 An entry is found only by the digest of everything the result depends on: the problem (the
 layer's shape without its name, and the phase), the dataflow, the parsed hardware and energy
-table, the source of this package and the versions of JAX and NumPy. A changed line of code or
-of a hardware file therefore misses, never returns a stale result (and any edit of the package,
-even one that changes no result, makes a job start over). Results are the same with
-or without the store, byte for byte (``tests/test_resultcache.py``); delete the folder to start
-cold. Entries are written through a temporary file and a rename
-(:func:`ecoflow.io.atomic_write_text`), so a job killed while writing one leaves none; an entry
-that cannot be read is a miss.
+table, the source of this package and the versions of Python, JAX and NumPy. A changed line of
+code or of a hardware file therefore misses, never returns a stale result: any edit of the
+package's code, even one that changes no result, makes a job start over (an edit of docstrings
+or comments alone does not). Results are the same with or without the store, byte for byte
+(``tests/test_resultcache.py``); delete the folder to start cold. Entries are written through
+a temporary file and a rename (:func:`ecoflow.io.atomic_write_text`), so a job killed while
+writing one leaves none; an entry that cannot be read is a miss.
 
 The workflow sets :data:`ENV` to ``.cache/results`` (``workflow/rules/common.smk``), beside
 JAX's cache of compiled kernels.
@@ -21,12 +21,14 @@ JAX's cache of compiled kernels.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import jax
@@ -45,12 +47,36 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def code_digest() -> str:
-    """sha256 of this package's source and data files and of the JAX and NumPy versions."""
-    root = Path(__file__).parent
-    h = hashlib.sha256(f"jax {jax.__version__} numpy {np.__version__}".encode())
+    """:func:`source_digest` of this package, with the Python, JAX and NumPy versions."""
+    versions = f"python {sys.version_info[:3]} jax {jax.__version__} numpy {np.__version__}"
+    text = f"{versions}\n{source_digest(Path(__file__).parent)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def source_digest(root: Path) -> str:
+    """sha256 of the source and data files under ``root``.
+
+    A Python file counts by its syntax tree without docstrings (comments are not in it), so an
+    edit of documentation alone keeps every stored result; any other change misses.
+    """
+    h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        data = path.read_bytes()
+        if path.suffix == ".py":
+            data = ast.dump(_without_docstrings(ast.parse(data, str(path)))).encode()
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
     return h.hexdigest()
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    nodes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(node, nodes) and body else None
+        doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+        if doc and isinstance(first.value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
 
 
 def _plain(x: object) -> object:

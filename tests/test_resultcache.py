@@ -93,3 +93,23 @@ def test_an_unreadable_entry_is_a_miss(tmp_path: Path, caplog) -> None:
         assert store.get("ab" * 32) is None
     assert "unreadable cached result" in caplog.text
     assert store.get("cd" * 32) is None
+
+
+def test_source_digest_ignores_documentation_only(tmp_path: Path) -> None:
+    """Docstrings and comments do not change the digest; code and data files do."""
+    code = tmp_path / "pkg" / "mod.py"
+    code.parent.mkdir()
+    data = code.with_name("table.csv")
+    data.write_text("a,b\n1,2\n")
+
+    def digest(text: str) -> str:
+        code.write_text(text)
+        return resultcache.source_digest(code.parent)
+
+    base = digest('"""Module."""\n\ndef f(x):\n    """Twice."""\n    return 2 * x  # twice\n')
+    assert digest('"""Other."""\n\ndef f(x):\n    return 2 * x  # two times x\n') == base
+    assert digest('"""Module."""\n\ndef f(x):\n    return 3 * x\n') != base
+    assert digest('def f(x):\n    """Twice."""\n    return 2 * x\n\nLABEL = "twice"\n') != base
+    code.write_text('"""Module."""\n\ndef f(x):\n    """Twice."""\n    return 2 * x  # twice\n')
+    data.write_text("a,b\n1,3\n")
+    assert resultcache.source_digest(code.parent) != base
