@@ -16,6 +16,7 @@ from ecoflow.dataflows.transposed import TransposedMapping
 from ecoflow.evaluate import simulate
 from ecoflow.workloads.layer import ConvLayer
 from tests.dataflows.test_conformance import HW, check_functional
+from tests.sim.test_reference import assert_same_trajectory
 
 ECO = HW["ecoflow"]
 
@@ -212,6 +213,13 @@ def test_dilated_stages_of_a_dilated_input(monkeypatch) -> None:
     plan = dilated._Plan(DirectConv.of(TCONV.problem("fgrad")), mapping, ECO)
     assert plan.stages > 1 and plan.stage_len % 2 == 0
     check_functional(TCONV, "ecoflow_fgrad", ECO, phases=("fgrad",), mapping=mapping)
+    # and the compiled passes of a small one step alike in the JAX simulator and the reference
+    small = ConvLayer(N=1, C=2, H=4, W=4, K=2, R=4, S=4, stride=(2, 2), kind="tconv", name="s")
+    monkeypatch.setattr(dilated, "OPS_PER_PASS", 16)  # two error rows (one pair) per stage
+    schedule = get("ecoflow_fgrad").compile(small.problem("fgrad"), ECO, mapping=mapping)
+    assert len(schedule.groups) > 1
+    for g in schedule.groups[:2]:
+        assert_same_trajectory(g.program, ECO)
 
 
 @pytest.mark.parametrize(
