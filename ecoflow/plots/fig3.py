@@ -57,9 +57,10 @@ def fig3(ds: xr.Dataset) -> plt.Figure:
         ax.axhline(0.7, color="0.3", lw=0.8, ls="--")
         ax.set_title(f"{network} ({variant})", loc="left")
         ax.set_xlabel("")
-        ax.set_ylabel(label("zero_fraction"), fontsize=7)
+        ax.set_ylabel("")  # one label for the column of panels (long: it ran into the next)
         ax.tick_params(axis="x", labelrotation=60, labelsize=6)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
+    fig.supylabel(label("zero_fraction"))
     fig.suptitle("Fig. 3: padding-induced zero multiplications in igrad and fgrad (dashed: 70%)")
     return fig
