@@ -79,17 +79,6 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
-def _plain(x: object) -> object:
-    """NumPy scalars as the Python numbers JSON writes."""
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    raise TypeError(f"{type(x).__name__} is not JSON serialisable")
-
-
 class ResultCache:
     """Layer-phase results in ``root``, one JSON file per digest."""
 
@@ -127,5 +116,5 @@ class ResultCache:
 
     def put(self, key: str, result: LayerResult, about: str = "") -> Path:
         """Store a result (``about``: a readable note of what it is, kept beside it)."""
-        text = json.dumps({"about": about, "result": result.to_dict()}, default=_plain)
+        text = json.dumps({"about": about, "result": result.to_dict()})  # JSON-ready, as the CLI
         return atomic_write_text(self.path(key), text + "\n")
